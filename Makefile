@@ -1,0 +1,31 @@
+# The kit's entry points. `make demo` and `make test` are the README's two commands.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+
+.PHONY: setup demo test test-fast bench clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup                ## build the demo data and run the whole notebook chain
+	$(PY) -m utils.pipeline --profile demo
+
+test: setup                ## unit tests + the papermill chain on the demo profile
+	$(PY) -m pytest -q
+
+test-fast: setup           ## unit tests only
+	$(PY) -m pytest -q -m "not slow"
+
+bench: setup
+	$(PY) benchmarks/loader_throughput.py
+	$(PY) benchmarks/train_throughput.py
+
+clean:
+	rm -rf runs data/demo

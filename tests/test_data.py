@@ -1,0 +1,122 @@
+import csv
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from utils import data
+from utils.cache import build_cache
+from utils.data import DataError, parse_images, parse_labels, read_competition
+
+
+@pytest.mark.parametrize("text", ["0,8", "[0, 8]", "'0 8'", "0;8", '"[0,8]"', "8 0", "(0,8)", "['0', '8']"])
+def test_label_spellings(text):
+    assert parse_labels(text) == (0, 8)
+
+
+@pytest.mark.parametrize("text", ["[a.bmp,b.bmp]", "['a.bmp', 'b.bmp']", "a.bmp b.bmp", "a.bmp;b.bmp",
+                                  '"[a.bmp, b.bmp]"'])
+def test_image_list_spellings(text):
+    assert parse_images(text) == ("a.bmp", "b.bmp")
+
+
+def _rewrite(path, edit):
+    rows = list(csv.reader(open(path, newline="")))
+    rows = edit(rows)
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
+def _set(row, col, value):
+    def edit(rows):
+        rows[row][col] = value
+        return rows
+    return edit
+
+
+BAD_TRAIN = {
+    "missing column": (lambda rows: [r[:2] for r in rows], ["line 1", "missing column", "imgs"]),
+    "unparsable labels": (_set(1, 1, "0,x"), ["line 2", "'0,x'", "not an integer"]),
+    "label out of range": (_set(2, 1, "3,30"), ["line 3", "'3,30'", "outside 0..29"]),
+    "no stage": (_set(3, 0, "CG0001"), ["line 4", "'CG0001'", "no stage suffix"]),
+    "stage out of range": (_set(3, 0, "CG0001_s9"), ["line 4", "'CG0001_s9'", "stage 9"]),
+    "bag without images": (_set(2, 2, "[]"), ["line 3", "'[]'", "no images"]),
+    "duplicated gene_stage": (lambda rows: rows + [rows[1]], ["duplicated", "first on line 2"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TRAIN))
+def test_bad_train_csv_names_file_line_and_value(data_copy, case):
+    edit, expected = BAD_TRAIN[case]
+    _rewrite(data_copy / "train/train.csv", edit)
+    with pytest.raises(DataError) as err:
+        read_competition(data_copy)
+    message = str(err.value)
+    assert str(data_copy / "train/train.csv") in message
+    for part in expected:
+        assert part in message, (part, message)
+
+
+def _first_train_image(folder):
+    row = next(csv.DictReader(open(folder / "train/train.csv")))
+    return row["gene_stage"], parse_images(row["imgs"])[0]
+
+
+def test_missing_image_is_named(data_copy):
+    bag, name = _first_train_image(data_copy)
+    (data_copy / "train/train" / name).unlink()
+    with pytest.raises(DataError, match=rf"{name}: file not found .*bag {bag}"):
+        read_competition(data_copy)
+
+
+def test_unreadable_image_is_named(data_copy):
+    bag, name = _first_train_image(data_copy)
+    (data_copy / "train/train" / name).write_bytes(b"BM not really a bitmap")
+    with pytest.raises(DataError, match=rf"{name}: cannot be decoded"):
+        read_competition(data_copy)
+
+
+def test_validate_cli(demo_dir, capsys):
+    assert data.main(["validate", str(demo_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "OK" in out and "stage 6" in out
+
+
+def test_validate_cli_fails_clearly(data_copy, capsys):
+    _rewrite(data_copy / "train/train.csv", _set(1, 1, "42"))
+    assert data.main(["validate", str(data_copy)]) == 1
+    assert "label 42 is outside" in capsys.readouterr().err
+
+
+def test_bags_carry_stage_mask_and_targets(demo_dir):
+    comp = read_competition(demo_dir)
+    for bag in comp.train:
+        assert bag.target.sum() == len(bag.labels)
+        assert bag.mask[list(bag.labels)].all()  # the generator only draws allowed labels
+    assert {b.split for b in comp.test} == {"test"} and all(b.labels is None for b in comp.test)
+
+
+def test_cache_is_memory_mapped_and_rebuilt_when_an_image_changes(data_copy, tmp_path):
+    comp = read_competition(data_copy)
+    cache = build_cache(comp, tmp_path)
+    assert isinstance(cache.array, np.memmap) and cache.array.shape[1:] == (128, 320)
+    bag = comp.train[0]
+    row = cache.rows("train", bag.images[:1])[0]
+    path = comp.image_path("train", bag.images[0])
+    expected = np.asarray(Image.open(path).convert("L"))
+    assert np.array_equal(cache.array[row], expected)
+    assert build_cache(comp, tmp_path).path == cache.path  # reused
+    Image.fromarray(np.zeros((128, 320, 3), np.uint8)).save(path)
+    rebuilt = build_cache(comp, tmp_path)
+    assert rebuilt.path != cache.path and not cache.path.exists()
+    assert rebuilt.array[row].max() == 0
+    rgb = build_cache(comp, tmp_path, mode="RGB")
+    assert rgb.array.shape[1:] == (128, 320, 3)
+
+
+def test_cache_resizes_odd_sizes(data_copy, tmp_path):
+    comp = read_competition(data_copy)
+    path = comp.image_path("train", comp.train[0].images[0])
+    Image.new("RGB", (160, 64), "white").save(path)
+    cache = build_cache(comp, tmp_path)
+    assert cache.resized == 1

@@ -1,0 +1,150 @@
+"""Augmentation of whole batches on the CPU or GPU, with per-sample random parameters.
+
+The paper's recipe (resize 116x340, random crop 112x336 with padding 4, flips, rotation
+up to 15 degrees, Gaussian noise, grayscale, normalise with 0.61/0.12) applied to uint8
+batches from the image cache: one resize, then a single affine resampling per sample
+that does crop, flips and rotation at once, then noise and blur. All random numbers come
+from a torch.Generator on the CPU, so a seed reproduces a batch on any device. Padding
+repeats the border (white background) instead of inserting black bars.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+MEAN, STD = 0.61, 0.12
+
+
+def to_float(x: torch.Tensor, grayscale: bool) -> torch.Tensor:
+    """uint8 (B, H, W) or (B, H, W, 3) -> float (B, C, H, W) in [0, 1]."""
+    x = x.unsqueeze(1) if x.dim() == 3 else x.permute(0, 3, 1, 2)
+    x = x.float() / 255.0
+    if grayscale and x.shape[1] == 3:
+        x = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+    return x
+
+
+def _resize(x: torch.Tensor, hw) -> torch.Tensor:
+    if tuple(x.shape[-2:]) == tuple(hw):
+        return x
+    return F.interpolate(x, size=tuple(hw), mode="bilinear", align_corners=False, antialias=True)
+
+
+@dataclass
+class BatchAugment:
+    """Training transform: uint8 batch -> normalised float batch of `out_hw`."""
+
+    resize_hw: tuple[int, int] = (116, 340)
+    out_hw: tuple[int, int] = (112, 336)
+    pad: int = 4
+    hflip: float = 0.5
+    vflip: float = 0.5
+    max_rotation: float = 15.0
+    noise_std: float = 0.03
+    blur_p: float = 0.0
+    blur_sigma: tuple[float, float] = (0.1, 1.5)
+    grayscale: bool = True
+    mean: float = MEAN
+    std: float = STD
+
+    def params(self, n: int, generator: torch.Generator | None = None) -> dict:
+        """Per-sample random parameters (drawn on the CPU)."""
+        u = torch.rand(n, 6, generator=generator)
+        rh, rw = self.resize_hw
+        oh, ow = self.out_hw
+        span_y = rh + 2 * self.pad - oh
+        span_x = rw + 2 * self.pad - ow
+        return {
+            "offset_y": (u[:, 0] * (span_y + 1)).floor() - span_y / 2,
+            "offset_x": (u[:, 1] * (span_x + 1)).floor() - span_x / 2,
+            "hflip": u[:, 2] < self.hflip,
+            "vflip": u[:, 3] < self.vflip,
+            "angle": (u[:, 4] * 2 - 1) * math.radians(self.max_rotation),
+            "blur": u[:, 5] < self.blur_p,
+            "sigma": torch.empty(n).uniform_(*self.blur_sigma, generator=generator),
+            "noise": torch.randn(n, 1, oh, ow, generator=generator),
+        }
+
+    def theta(self, p: dict) -> torch.Tensor:
+        """(B, 2, 3) affine maps from output to input coordinates (normalised, align_corners=False)."""
+        rh, rw = self.resize_hw
+        oh, ow = self.out_hw
+        n = len(p["angle"])
+        cos, sin = torch.cos(p["angle"]), torch.sin(p["angle"])
+        aspect = oh / ow  # rotate in pixel space, not in the stretched normalised square
+        rot = torch.zeros(n, 3, 3)
+        rot[:, 0, 0], rot[:, 0, 1] = cos, -sin * aspect
+        rot[:, 1, 0], rot[:, 1, 1] = sin / aspect, cos
+        rot[:, 2, 2] = 1
+        flip = torch.diag_embed(torch.stack([1 - 2 * p["hflip"].float(), 1 - 2 * p["vflip"].float(),
+                                             torch.ones(n)], 1))
+        crop = torch.zeros(n, 3, 3)
+        crop[:, 0, 0], crop[:, 1, 1], crop[:, 2, 2] = ow / rw, oh / rh, 1
+        crop[:, 0, 2] = 2 * p["offset_x"] / rw
+        crop[:, 1, 2] = 2 * p["offset_y"] / rh
+        return (crop @ flip @ rot)[:, :2]
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        p = self.params(x.shape[0], generator)
+        x = _resize(to_float(x, self.grayscale), self.resize_hw)
+        grid = F.affine_grid(self.theta(p).to(x.device), [x.shape[0], x.shape[1], *self.out_hw],
+                             align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        if self.blur_p > 0 and bool(p["blur"].any()):
+            x = torch.where(p["blur"].to(x.device)[:, None, None, None],
+                            gaussian_blur(x, p["sigma"].to(x.device)), x)
+        if self.noise_std > 0:
+            x = x + self.noise_std * p["noise"].to(x.device, x.dtype)
+        return (x - self.mean) / self.std
+
+
+@dataclass
+class EvalTransform:
+    """Validation/test transform: resize, centre crop, normalise (optionally flipped)."""
+
+    resize_hw: tuple[int, int] = (116, 340)
+    out_hw: tuple[int, int] = (112, 336)
+    grayscale: bool = True
+    mean: float = MEAN
+    std: float = STD
+
+    def __call__(self, x: torch.Tensor, hflip: bool = False) -> torch.Tensor:
+        x = _resize(to_float(x, self.grayscale), self.resize_hw)
+        (rh, rw), (oh, ow) = self.resize_hw, self.out_hw
+        top, left = (rh - oh) // 2, (rw - ow) // 2
+        x = x[..., top:top + oh, left:left + ow]
+        if hflip:
+            x = x.flip(-1)
+        return (x - self.mean) / self.std
+
+
+def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, radius: int = 4) -> torch.Tensor:
+    """Separable Gaussian blur with a different sigma for every sample of the batch."""
+    b, c, h, w = x.shape
+    t = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
+    k = torch.exp(-0.5 * (t[None] / sigma[:, None].to(x.dtype)) ** 2)
+    k = (k / k.sum(1, keepdim=True)).repeat_interleave(c, 0)  # (B*C, 2r+1)
+    y = x.reshape(1, b * c, h, w)
+    y = F.conv2d(F.pad(y, (radius, radius, 0, 0), mode="replicate"), k[:, None, None, :], groups=b * c)
+    y = F.conv2d(F.pad(y, (0, 0, radius, radius), mode="replicate"), k[:, None, :, None], groups=b * c)
+    return y.reshape(b, c, h, w)
+
+
+def paper_pil_transform(resize_hw=(116, 340), out_hw=(112, 336), noise_std: float = 0.03):
+    """The paper code's per-item torchvision PIL pipeline (for comparison and benchmarks)."""
+    from torchvision import transforms as T
+
+    return T.Compose([
+        T.Resize(resize_hw),
+        T.RandomCrop(out_hw, padding=4),
+        T.RandomHorizontalFlip(),
+        T.RandomVerticalFlip(),
+        T.RandomRotation(15),
+        T.Grayscale(),
+        T.ToTensor(),
+        T.Lambda(lambda t: t + noise_std * torch.randn_like(t)),
+        T.Normalize([MEAN], [STD]),
+    ])

@@ -1,0 +1,159 @@
+"""The fit and predict loops every notebook shares.
+
+`fit` runs epochs of `train_step` over `batches(epoch)`, sets the learning rate from a
+schedule, evaluates, keeps a per-epoch history (a DataFrame), saves `last.pt` after every
+epoch and `best.pt` whenever the selection metric improves, both atomically. Rerunning
+with the same checkpoint folder resumes after the last complete epoch, RNG states
+included, so an interrupted CPU run ends exactly where an uninterrupted one does.
+"""
+from __future__ import annotations
+
+import os
+import random
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+
+def choose_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' asked for, but no GPU is visible; use device='cpu'")
+    return torch.device(device)
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
+    """Seed Python, NumPy and torch; returns a CPU generator for data order and augmentation."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+    return torch.Generator().manual_seed(seed)
+
+
+def autocast(device: torch.device, enabled: bool = True):
+    """bfloat16 autocast on the GPU; plain float32 on the CPU (exact and reproducible)."""
+    if device.type == "cuda" and enabled:
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def save_atomic(obj, path) -> None:
+    """torch.save to a temporary file, then rename: never a half-written checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _rng_state(generator: torch.Generator | None) -> dict:
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+            "python": random.getstate(),
+            "generator": generator.get_state() if generator is not None else None}
+
+
+def _set_rng_state(state: dict, generator: torch.Generator | None) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if generator is not None and state["generator"] is not None:
+        generator.set_state(state["generator"])
+
+
+def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
+        batches: Callable[[int], Iterable], train_step: Callable, epochs: int,
+        checkpoint_dir, lr_schedule: Callable[[float], float] | None = None,
+        evaluate: Callable[[nn.Module], dict] | None = None, select: str | None = None,
+        on_epoch_start: Callable[[int], dict] | None = None,
+        generator: torch.Generator | None = None, progress: bool = True,
+        stop_after: int | None = None) -> pd.DataFrame:
+    """Train for `epochs`, resuming from `checkpoint_dir/last.pt` if present.
+
+    batches(epoch) yields batches; train_step(model, batch, epoch) returns the loss tensor;
+    lr_schedule(fractional epoch) gives the learning rate per step; on_epoch_start(epoch)
+    updates loss parameters (gamma, tempered weights) and returns them for the history;
+    evaluate(model) returns validation metrics; `select` names the metric (higher is
+    better) that picks best.pt. `stop_after` ends the call after that many epochs (tests
+    use it to simulate an interruption).
+    """
+    checkpoint_dir = Path(checkpoint_dir)
+    last = checkpoint_dir / "last.pt"
+    history, start, best = [], 0, -np.inf
+    if last.exists():
+        state = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        _set_rng_state(state["rng"], generator)
+        history, start, best = state["history"], state["epoch"] + 1, state["best"]
+        if progress and start < epochs:
+            print(f"resuming from {last} after epoch {start - 1}")
+    done = 0
+    for epoch in range(start, epochs):
+        t0 = time.time()
+        extra = on_epoch_start(epoch) if on_epoch_start else {}
+        model.train()
+        epoch_batches = list(batches(epoch))
+        losses = []
+        iterator = epoch_batches
+        if progress:
+            from tqdm.auto import tqdm
+            iterator = tqdm(epoch_batches, desc=f"epoch {epoch}", leave=False, mininterval=5)
+        for i, batch in enumerate(iterator):
+            if lr_schedule is not None:
+                for group in optimizer.param_groups:
+                    group["lr"] = lr_schedule(epoch + i / len(epoch_batches))
+            optimizer.zero_grad(set_to_none=True)
+            loss = train_step(model, batch, epoch)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss is {loss.item()} at epoch {epoch}, batch {i}")
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        row = {"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else float("nan"),
+               "lr": optimizer.param_groups[0]["lr"], **(extra or {})}
+        if evaluate is not None:
+            model.eval()
+            with torch.no_grad():
+                row.update({f"valid_{k}": v for k, v in evaluate(model).items()})
+        row["seconds"] = time.time() - t0
+        history.append(row)
+        metric = row.get(f"valid_{select}", -row["train_loss"]) if select else -row["train_loss"]
+        if metric > best:
+            best = metric
+            save_atomic({"model": model.state_dict(), "epoch": epoch, "metrics": row},
+                        checkpoint_dir / "best.pt")
+        save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "epoch": epoch, "history": history, "best": best,
+                     "rng": _rng_state(generator)}, last)
+        if progress:
+            shown = {k: round(v, 4) for k, v in row.items() if isinstance(v, float)}
+            print(f"epoch {epoch}: {shown}")
+        done += 1
+        if stop_after is not None and done >= stop_after:
+            break
+    return pd.DataFrame(history)
+
+
+def load_best(model: nn.Module, checkpoint_dir) -> dict:
+    """Load best.pt into `model`; returns the metrics it was selected with."""
+    state = torch.load(Path(checkpoint_dir) / "best.pt", map_location="cpu", weights_only=False)
+    model.load_state_dict(state["model"])
+    return state["metrics"]
+
+
+@torch.no_grad()
+def predict(model: nn.Module, batches: Iterable, forward: Callable) -> np.ndarray:
+    """Concatenate forward(model, batch) (tensors) over batches into one float32 array."""
+    model.eval()
+    outs = [forward(model, batch).float().cpu() for batch in batches]
+    return torch.cat(outs).numpy() if outs else np.zeros((0,), dtype=np.float32)
