@@ -66,8 +66,7 @@ class FocalLoss(nn.Module):
 class AsymmetricLoss(nn.Module):
     """Asymmetric loss (Ridnik et al., 2021) with the stage mask the paper's setting needs.
 
-    Same terms as timm's AsymmetricLossMultiLabel (which has no mask and sums instead of
-    averaging): separate focusing for positives and negatives, and a probability margin
+    Same terms as timm's AsymmetricLossMultiLabel (which has no mask): separate focusing for positives and negatives, and a probability margin
     `clip` that discards easy negatives.
     """
 

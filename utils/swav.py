@@ -15,16 +15,16 @@ from torch import nn
 
 @torch.no_grad()
 def sinkhorn(scores: torch.Tensor, eps: float = 0.05, n_iters: int = 3) -> torch.Tensor:
-    """Soft codes (B, K): rows sum to 1, every column sums to B / K."""
-    q = torch.exp((scores.float() - scores.float().max()) / eps).t()  # (K, B)
-    k, b = q.shape
-    q /= q.sum()
+    """Soft codes (B, K): rows sum to 1, every column sums to B / K.
+
+    Computed in log space, so sharp scores (large / eps) cannot underflow to 0/0.
+    """
+    log_q = scores.float() / eps  # (B, K)
+    b, k = log_q.shape
     for _ in range(n_iters):
-        q /= q.sum(dim=1, keepdim=True)
-        q /= k
-        q /= q.sum(dim=0, keepdim=True)
-        q /= b
-    return (q * b).t()
+        log_q = log_q - torch.logsumexp(log_q, dim=0, keepdim=True) + torch.log(torch.tensor(b / k))
+        log_q = log_q - torch.logsumexp(log_q, dim=1, keepdim=True)
+    return log_q.exp()
 
 
 class SwAVHead(nn.Module):

@@ -1,0 +1,66 @@
+import numpy as np
+import torch
+from torch import nn
+
+from utils.augment import BatchAugment, EvalTransform
+from utils.engine import fit, seed_everything
+
+
+def _batch(n=6):
+    g = torch.Generator().manual_seed(0)
+    return torch.randint(0, 256, (n, 128, 320), dtype=torch.uint8, generator=g)
+
+
+def test_augmentation_is_per_sample_and_reproducible():
+    aug = BatchAugment()
+    x = _batch(1).repeat(6, 1, 1)  # six copies of one image
+    a = aug(x, torch.Generator().manual_seed(1))
+    b = aug(x, torch.Generator().manual_seed(1))
+    c = aug(x, torch.Generator().manual_seed(2))
+    assert a.shape == (6, 1, 112, 336)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert all(not torch.allclose(a[0], a[i]) for i in range(1, 6))
+
+
+def test_identity_parameters_reproduce_the_eval_transform():
+    x = _batch(2)
+    aug = BatchAugment(hflip=0, vflip=0, max_rotation=0, noise_std=0, pad=0,
+                       resize_hw=(112, 336), out_hw=(112, 336))
+    ev = EvalTransform(resize_hw=(112, 336), out_hw=(112, 336))
+    assert torch.allclose(aug(x), ev(x), atol=1e-4)
+
+
+def test_blur_and_flip():
+    x = _batch(2)
+    out = BatchAugment(blur_p=1.0, noise_std=0)(x, torch.Generator().manual_seed(0))
+    assert torch.isfinite(out).all()
+    ev = EvalTransform()
+    assert torch.allclose(ev(x, hflip=True), ev(x).flip(-1))
+
+
+def _run(tmp, epochs, stop_after=None):
+    g = seed_everything(0)
+    model = nn.Linear(4, 1)
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+    x, y = torch.randn(32, 4, generator=torch.Generator().manual_seed(9)), torch.randn(32, 1)
+
+    def batches(epoch):
+        order = torch.randperm(32, generator=g)
+        return [order[i:i + 8] for i in range(0, 32, 8)]
+
+    def step(m, idx, epoch):
+        return ((m(x[idx]) - y[idx]) ** 2).mean()
+
+    hist = fit(model, opt, batches, step, epochs, tmp, lr_schedule=lambda e: 0.1 / (1 + e),
+               evaluate=lambda m: {"neg_mse": -((m(x) - y) ** 2).mean().item()}, select="neg_mse",
+               generator=g, progress=False, stop_after=stop_after)
+    return model, hist
+
+
+def test_fit_resumes_exactly_after_an_interruption(tmp_path):
+    full, hist = _run(tmp_path / "a", 4)
+    _run(tmp_path / "b", 4, stop_after=2)  # "killed" after two epochs
+    resumed, hist_b = _run(tmp_path / "b", 4)
+    assert torch.equal(full.weight, resumed.weight)
+    assert len(hist_b) == 4 and np.allclose(hist.train_loss, hist_b.train_loss)
+    assert (tmp_path / "a" / "best.pt").exists()

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score, roc_auc_score
+
+from utils.metrics import evaluate, f1_macro, f1_samples, roc_auc_macro, roc_auc_per_sample
+from utils.thresholds import apply_thresholds, tune_for_sample_f1, tune_thresholds
+
+
+def _case(seed=0, n=200):
+    rng = np.random.default_rng(seed)
+    y = (rng.random((n, 30)) < 0.15).astype(int)
+    y[:, 29] = 0  # a label with a single class in this split
+    p = np.clip(0.3 * y + rng.random((n, 30)) * 0.7, 0, 1)
+    return y, p
+
+
+def test_metrics_equal_sklearn():
+    y, p = _case()
+    auc, n = roc_auc_macro(y, p)
+    assert n == 29
+    assert auc == pytest.approx(roc_auc_score(y[:, :29], p[:, :29], average="macro"))
+    rows = (y.sum(1) > 0)
+    assert roc_auc_per_sample(y, p) == pytest.approx(roc_auc_score(y[rows], p[rows], average="samples"))
+    pred = (p > 0.5).astype(int)
+    assert f1_samples(y, pred) == pytest.approx(f1_score(y, pred, average="samples", zero_division=0))
+    assert f1_macro(y, pred, "all") == pytest.approx(f1_score(y, pred, average="macro", zero_division=0))
+    assert f1_macro(y, pred) == pytest.approx(
+        f1_score(y, pred, labels=list(range(29)), average="macro", zero_division=0))
+
+
+def test_nan_predictions_are_refused_with_their_position():
+    y, p = _case()
+    p[7, 3] = np.nan
+    with pytest.raises(ValueError, match="row 7, label 3"):
+        evaluate(y, p)
+
+
+def test_tuned_thresholds_beat_half():
+    rng = np.random.default_rng(1)
+    y = (rng.random((400, 30)) < 0.2).astype(int)
+    p = np.clip(0.25 * y + 0.3 * rng.random((400, 30)), 0, 1)  # well ranked, all below 0.5
+    t = tune_thresholds(y, p)
+    at_half = f1_macro(y, apply_thresholds(p, np.full(30, 0.5), at_least_one=False))
+    tuned = f1_macro(y, apply_thresholds(p, t))
+    assert tuned > at_half + 0.3
+    t2 = tune_for_sample_f1(y, p, t)
+    assert f1_samples(y, apply_thresholds(p, t2)) >= f1_samples(y, apply_thresholds(p, t))
+
+
+def test_apply_thresholds_masks_stages_and_keeps_one_label():
+    p = np.array([[0.9, 0.1, 0.2], [0.1, 0.2, 0.3]])
+    mask = np.array([[False, True, True], [True, True, True]])
+    pred = apply_thresholds(p, np.array([0.5, 0.5, 0.5]), mask)
+    assert pred.tolist() == [[0, 0, 1], [0, 0, 1]]

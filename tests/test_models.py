@@ -1,0 +1,67 @@
+import torch
+
+from utils.models import (AttentionBagHead, BiLSTMBagHead, MeanPoolBagHead, build_backbone,
+                          image_features)
+from utils.swav import SwAVHead, sinkhorn, swav_loss
+
+
+def test_regnety_gives_30_logits_and_368_features_from_one_channel():
+    model = build_backbone("regnety_002", in_chans=1).eval()
+    x = torch.randn(2, 1, 64, 160)
+    assert model(x).shape == (2, 30)
+    assert image_features(model, x).shape == (2, 368)
+    assert build_backbone("resnet18", in_chans=3)(torch.randn(1, 3, 64, 160)).shape == (1, 30)
+
+
+def _padded(x, extra):
+    b, t, d = x.shape
+    xp = torch.cat([x, torch.randn(b, extra, d) * 100], 1)
+    mask = torch.zeros(b, t + extra, dtype=torch.bool)
+    return xp, mask
+
+
+def test_bilstm_output_does_not_depend_on_padding():
+    torch.manual_seed(0)
+    head = BiLSTMBagHead(in_dim=16, hidden=32).eval()
+    x = torch.randn(3, 5, 16)
+    lengths = torch.tensor([5, 2, 3])
+    mask = torch.arange(5)[None] < lengths[:, None]
+    out = head(x, mask)
+    xp, maskp = _padded(x, 4)
+    maskp[:, :5] = mask
+    xp[:, :5][~mask] = 1e3  # garbage in padded steps too
+    assert torch.allclose(head(xp, maskp), out, atol=1e-5)
+    single = head(x[1:2, :2], mask[1:2, :2])
+    assert torch.allclose(single, out[1:2], atol=1e-5)
+
+
+def test_attention_head_is_invariant_to_image_order_and_exposes_weights():
+    torch.manual_seed(0)
+    head = AttentionBagHead(in_dim=16).eval()
+    x = torch.randn(2, 6, 16)
+    mask = torch.ones(2, 6, dtype=torch.bool)
+    mask[1, 4:] = False
+    logits, a = head(x, mask, return_attention=True)
+    perm = torch.tensor([3, 0, 2, 1, 4, 5])
+    assert torch.allclose(head(x[:, perm], mask[:, perm]), logits, atol=1e-5)
+    assert torch.allclose(a.sum(1), torch.ones(2)) and (a[1, 4:] == 0).all()
+    assert MeanPoolBagHead(16).eval()(x, mask).shape == (2, 30)
+
+
+def test_sinkhorn_gives_equal_partition_marginals():
+    torch.manual_seed(0)
+    # cosine scores between normalised embeddings and prototypes, as SwAV computes them
+    z = torch.nn.functional.normalize(torch.randn(64, 16), dim=1)
+    c = torch.nn.functional.normalize(torch.randn(8, 16), dim=1)
+    q = sinkhorn(z @ c.t(), eps=0.05, n_iters=100)
+    assert torch.allclose(q.sum(1), torch.ones(64), atol=1e-4)
+    assert torch.allclose(q.sum(0), torch.full((8,), 64 / 8), atol=1e-2)
+
+
+def test_swav_loss_trains_the_prototypes():
+    torch.manual_seed(0)
+    head = SwAVHead(in_dim=16, hidden=32, proj_dim=8, n_prototypes=10)
+    f = torch.randn(32, 16)
+    loss = swav_loss(head(f), head(f + 0.01 * torch.randn_like(f)))
+    loss.backward()
+    assert torch.isfinite(loss) and head.prototypes.weight.grad.abs().sum() > 0
