@@ -27,7 +27,7 @@ def test_identity_parameters_reproduce_the_eval_transform():
     aug = BatchAugment(hflip=0, vflip=0, max_rotation=0, noise_std=0, pad=0,
                        resize_hw=(112, 336), out_hw=(112, 336))
     ev = EvalTransform(resize_hw=(112, 336), out_hw=(112, 336))
-    assert torch.allclose(aug(x), ev(x), atol=1e-4)
+    assert torch.allclose(aug(x), ev(x), atol=1e-3)  # 1e-3 / 0.12 std: under 0.1 grey level
 
 
 def test_blur_and_flip():
