@@ -1,0 +1,57 @@
+"""Named sets of notebook parameters. The pipeline passes each notebook the ones it declares.
+
+demo   synthetic data, half-size images, 2 CPU cores, a few minutes end to end.
+cpu    a competitor without a GPU: real data at half size, short schedules (hours).
+paper  every hyper-parameter the paper states (DESIGN.md); expects a GPU (days on a CPU).
+
+The paper's warm-up learning rate of 4.8 is SwAV's LARS rate for batches of 4096; with
+batch 32 the kit scales it linearly (4.8 * 32 / 4096) and uses SGD, as SwAV does.
+"""
+from __future__ import annotations
+
+COMMON = {
+    "seed": 0,
+    "valid_fraction": 0.2,
+    "backbone": "regnety_002",
+    "in_chans": 1,
+    "bag_head": "bilstm",
+    "tta_flip": True,
+}
+
+PROFILES = {
+    "demo": {
+        **COMMON,
+        "demo_bags": 300,
+        "resize_hw": [58, 170], "out_hw": [56, 168],
+        "warmup_method": "swav", "warmup_epochs": 1, "warmup_batch_size": 32, "warmup_lr": 0.0375,
+        "cnn_epochs": 12, "cnn_batch_size": 32, "cnn_lr": 2e-3, "cnn_lr_min": 1e-6, "cnn_lr_T": 11,
+        "gamma_T": 3, "temper_start": 5, "temper_half_period": 3, "temper_freeze": 10,
+        "lstm_epochs": 40, "lstm_batch_size": 16, "lstm_lr": 2e-3, "lstm_lr_min": 1e-6,
+        "lstm_hidden": 128, "lstm_dropout": 0.3,
+    },
+    "cpu": {
+        **COMMON,
+        "resize_hw": [58, 170], "out_hw": [56, 168],
+        "warmup_method": "swav", "warmup_epochs": 1, "warmup_batch_size": 64, "warmup_lr": 0.075,
+        "cnn_epochs": 20, "cnn_batch_size": 64, "cnn_lr": 3e-3, "cnn_lr_min": 1e-6, "cnn_lr_T": 18,
+        "gamma_T": 4, "temper_start": 8, "temper_half_period": 6, "temper_freeze": 17,
+        "lstm_epochs": 40, "lstm_batch_size": 64, "lstm_lr": 3e-3, "lstm_lr_min": 1e-6,
+        "lstm_hidden": 256, "lstm_dropout": 0.5,
+    },
+    "paper": {
+        **COMMON,
+        "valid_fraction": 0.1,  # the paper's 5% of all bags is 10% of the training half
+        "resize_hw": [116, 340], "out_hw": [112, 336],
+        "warmup_method": "swav", "warmup_epochs": 2, "warmup_batch_size": 32, "warmup_lr": 0.0375,
+        "cnn_epochs": 100, "cnn_batch_size": 128, "cnn_lr": 5e-3, "cnn_lr_min": 1e-8, "cnn_lr_T": 90,
+        "gamma_T": 10, "temper_start": 40, "temper_half_period": 30, "temper_freeze": 85,
+        "lstm_epochs": 60, "lstm_batch_size": 256, "lstm_lr": 1e-2, "lstm_lr_min": 1e-8,
+        "lstm_hidden": 1024, "lstm_dropout": 0.5,
+    },
+}
+
+
+def profile_parameters(name: str) -> dict:
+    if name not in PROFILES:
+        raise ValueError(f"profile {name!r} unknown; choose from {sorted(PROFILES)}")
+    return {"profile": name, **PROFILES[name]}
