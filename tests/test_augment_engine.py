@@ -25,8 +25,8 @@ def test_augmentation_is_per_sample_and_reproducible():
 def test_identity_parameters_reproduce_the_eval_transform():
     x = _batch(2)
     aug = BatchAugment(hflip=0, vflip=0, max_rotation=0, noise_std=0, pad=0,
-                       resize_hw=(112, 336), out_hw=(112, 336))
-    ev = EvalTransform(resize_hw=(112, 336), out_hw=(112, 336))
+                       resize_hw=(128, 320), out_hw=(128, 320))
+    ev = EvalTransform(resize_hw=(128, 320), out_hw=(128, 320))
     assert torch.allclose(aug(x), ev(x), atol=1e-3)  # 1e-3 / 0.12 std: under 0.1 grey level
 
 
@@ -64,3 +64,10 @@ def test_fit_resumes_exactly_after_an_interruption(tmp_path):
     assert torch.equal(full.weight, resumed.weight)
     assert len(hist_b) == 4 and np.allclose(hist.train_loss, hist_b.train_loss)
     assert (tmp_path / "a" / "best.pt").exists()
+
+
+def test_affine_grid_matches_torch():
+    from utils.augment import affine_grid
+    theta = torch.randn(5, 2, 3)
+    expected = torch.nn.functional.affine_grid(theta, [5, 1, 12, 34], align_corners=False)
+    assert torch.allclose(affine_grid(theta, (12, 34)), expected, atol=1e-5)

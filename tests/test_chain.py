@@ -1,0 +1,99 @@
+"""The notebook chain end to end with papermill on the demo profile (slow: a few minutes each)."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from utils.metrics import evaluate
+from utils.pipeline import ChainFailed, run_chain
+from utils.rundir import load_run, read_json
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parent.parent
+
+# Floors on the demo validation split. Stage masking alone lifts the plain macro AUC to
+# about 0.83 for random scores, so the floor that matters is on auc_within_stage (0.5 for a
+# model that knows only the stage) and on macro-F1 (random scores at tuned thresholds: ~0.30).
+FLOOR_AUC_WITHIN_STAGE = 0.70
+FLOOR_MACRO_F1 = 0.45
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("chain")
+    result = run_chain("demo", work_dir=root / "a", submission_dir=root / "subs", quiet=True)
+    return root, root / "a", result
+
+
+def _bytes(result):
+    return Path(result["f1"]).read_bytes(), Path(result["auc"]).read_bytes()
+
+
+def _valid(work):
+    comp, train, valid = load_run(work)
+    return np.stack([b.target for b in valid]), np.stack([b.mask for b in valid])
+
+
+def test_chain_writes_validated_submissions_and_learns(demo_run):
+    root, work, result = demo_run
+    assert Path(result["f1"]).exists() and Path(result["auc"]).exists()
+    manifest = read_json(result["manifest"])
+    assert manifest["profile"] == "demo" and manifest["data"]["fingerprint"]
+    for name in ["00_demo_data", "03_cnn_tempering", "07_submission"]:
+        assert (work / "executed" / f"{name}.ipynb").exists()
+    y, m = _valid(work)
+    bag = np.load(work / "preds/bag_valid.npy")
+    scores = evaluate(y, bag, mask=m)
+    assert scores["auc_within_stage"] > FLOOR_AUC_WITHIN_STAGE, scores
+    tuned = read_json(work / "thresholds.json")["valid_tuned"]
+    assert tuned["macro_f1"] > FLOOR_MACRO_F1, tuned
+    # The same predictions against shuffled bags (a model that learned nothing) fail the floors.
+    rng = np.random.default_rng(0)
+    shuffled = evaluate(y, bag[rng.permutation(len(bag))] * m, mask=m)
+    assert shuffled["auc_within_stage"] < FLOOR_AUC_WITHIN_STAGE
+
+
+def test_same_seed_twice_gives_identical_files(demo_run):
+    root, work, result = demo_run
+    again = run_chain("demo", data_dir=work / "data", work_dir=root / "b",
+                      submission_dir=root / "subs", quiet=True)
+    assert again["f1"] != result["f1"]  # a new folder, nothing overwritten
+    assert _bytes(again) == _bytes(result)
+
+
+def test_killed_run_resumed_with_from_gives_the_same_result(demo_run):
+    root, work, result = demo_run
+    resumed = root / "killed"
+    resumed.mkdir()
+    for name in ["data.json", "split.csv", "cache", "warmup", "run.json"]:
+        src = work / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, resumed / name)
+    cmd = [sys.executable, "-m", "utils.pipeline", "--profile", "demo", "--data", str(work / "data"),
+           "--work", str(resumed), "--submissions", str(root / "subs"), "--from", "03"]
+    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while not (resumed / "cnn/last.pt").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # kill the runner and its kernel mid-training
+    proc.wait()
+    state_epoch = __import__("torch").load(resumed / "cnn/last.pt", weights_only=False)["epoch"]
+    assert state_epoch < 11, "the run finished before it could be killed"
+    out = run_chain("demo", data_dir=work / "data", work_dir=resumed, start="03",
+                    submission_dir=root / "subs", quiet=True)
+    assert _bytes(out) == _bytes(result)
+
+
+def test_a_failing_notebook_stops_the_chain_naming_its_executed_copy(tmp_path):
+    with pytest.raises(ChainFailed) as err:
+        run_chain("demo", work_dir=tmp_path / "empty", start="04", quiet=True)
+    message = str(err.value)
+    assert "04_feature_dump failed" in message and "FileNotFoundError" in message
+    assert str(tmp_path / "empty" / "executed" / "04_feature_dump.ipynb") in message
+    assert "--from 04" in message
