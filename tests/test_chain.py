@@ -19,9 +19,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Floors on the demo validation split. Stage masking alone lifts the plain macro AUC to
 # about 0.83 for random scores, so the floor that matters is on auc_within_stage (0.5 for a
-# model that knows only the stage) and on macro-F1 (random scores at tuned thresholds: ~0.30).
-FLOOR_AUC_WITHIN_STAGE = 0.70
-FLOOR_MACRO_F1 = 0.45
+# model that knows only the stage) and on tuned macro-F1 (random scores, tuned: ~0.30).
+FLOOR_AUC_WITHIN_STAGE = 0.65
+FLOOR_MACRO_F1 = 0.50
 
 
 @pytest.fixture(scope="module")
