@@ -120,3 +120,49 @@ def test_cache_resizes_odd_sizes(data_copy, tmp_path):
     Image.new("RGB", (160, 64), "white").save(path)
     cache = build_cache(comp, tmp_path)
     assert cache.resized == 1
+
+
+def test_truncated_bmp_is_named(data_copy):
+    bag, name = _first_train_image(data_copy)
+    path = data_copy / "train/train" / name
+    path.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(DataError, match=rf"{name}: cannot be decoded"):
+        read_competition(data_copy)
+
+
+@pytest.mark.parametrize("mode", ["L", "P", "RGBA"])
+def test_grayscale_palette_and_rgba_bmps_are_read(data_copy, tmp_path, mode):
+    comp = read_competition(data_copy)
+    path = comp.image_path("train", comp.train[0].images[0])
+    Image.open(path).convert("RGB").convert(mode).save(path)
+    comp = read_competition(data_copy)  # still valid
+    cache = build_cache(comp, tmp_path)
+    row = cache.rows("train", comp.train[0].images[:1])[0]
+    expected = np.asarray(Image.open(path).convert("RGB").convert("L"))  # what the file holds
+    assert np.abs(cache.array[row].astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_negative_label_and_test_bag_in_train(data_copy):
+    _rewrite(data_copy / "train/train.csv", _set(1, 1, "-1"))
+    with pytest.raises(DataError, match=r"line 2: labels '-1': label -1 is outside 0..29"):
+        read_competition(data_copy)
+
+
+def test_test_bag_also_in_train(data_copy):
+    train_id = next(csv.DictReader(open(data_copy / "train/train.csv")))["gene_stage"]
+    _rewrite(data_copy / "test/test_without_label.csv", _set(1, 0, train_id))
+    with pytest.raises(DataError, match=rf"test bag\(s\) also in train, e.g. \['{train_id}'\]"):
+        read_competition(data_copy)
+
+
+def test_test_csv_with_labels_column(data_copy):
+    _rewrite(data_copy / "test/test_without_label.csv",
+             lambda rows: [rows[0] + ["labels"]] + [r + ["0"] for r in rows[1:]])
+    with pytest.raises(DataError, match="test_without_label.csv line 1: test file has a 'labels' column"):
+        read_competition(data_copy)
+
+
+def test_empty_test_set(data_copy):
+    _rewrite(data_copy / "test/test_without_label.csv", lambda rows: rows[:1])
+    with pytest.raises(DataError, match="no test bags"):
+        read_competition(data_copy)

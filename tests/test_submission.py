@@ -1,0 +1,61 @@
+import csv
+
+import numpy as np
+import pytest
+
+from utils.submission import SubmissionError, validate_auc, validate_f1, write_auc, write_f1
+
+IDS = ["CG1_s2", "CG2_s6", "CG3_s4"]
+
+
+def test_both_formats_round_trip(tmp_path):
+    pred = np.zeros((3, 30), int)
+    pred[0, [0, 8]] = 1
+    pred[1, 2] = 1
+    f1 = write_f1(tmp_path / "f1.csv", IDS, pred)
+    rows = list(csv.reader(open(f1)))
+    assert rows[0] == ["Id", "labels"] and rows[1] == ["CG1_s2", "0 8"] and rows[2] == ["CG2_s6", "2"]
+    prob = np.random.default_rng(0).random((3, 30))
+    auc = write_auc(tmp_path / "auc.csv", IDS, prob)
+    rows = list(csv.reader(open(auc)))
+    assert rows[0][:2] == ["Id", "label0"] and len(rows[0]) == 31 and len(rows) == 4
+    assert float(rows[2][5]) == pytest.approx(prob[1, 4], abs=1e-6)
+
+
+def test_nan_predictions_are_refused_and_nothing_is_written(tmp_path):
+    prob = np.full((3, 30), 0.5)
+    prob[1, 7] = np.nan
+    with pytest.raises(SubmissionError, match=r"row 1 \(CG2_s6\), label 7"):
+        write_auc(tmp_path / "auc.csv", IDS, prob)
+    assert list(tmp_path.iterdir()) == []
+    prob[1, 7] = np.inf
+    with pytest.raises(SubmissionError, match="non-finite"):
+        write_f1(tmp_path / "f1.csv", IDS, prob)
+
+
+def test_never_overwrites(tmp_path):
+    write_f1(tmp_path / "f1.csv", IDS, np.zeros((3, 30), int))
+    with pytest.raises(FileExistsError):
+        write_f1(tmp_path / "f1.csv", IDS, np.ones((3, 30), int))
+
+
+@pytest.mark.parametrize("content,message", [
+    ("Id,label\nCG1_s2,0\nCG2_s6,1\nCG3_s4,2\n", "header"),
+    ("Id,labels\nCG1_s2,0\nCG3_s4,1\nCG2_s6,2\n", "line 3: Id 'CG3_s4', expected 'CG2_s6'"),
+    ("Id,labels\nCG1_s2,0\nCG2_s6,1\n", "2 rows, the test set has 3"),
+    ("Id,labels\nCG1_s2,0\nCG2_s6,31\nCG3_s4,2\n", "line 3: label '31'"),
+])
+def test_f1_validator_names_line_and_value(tmp_path, content, message):
+    path = tmp_path / "s.csv"
+    path.write_text(content)
+    with pytest.raises(SubmissionError, match=message.replace("(", r"\(")):
+        validate_f1(path, IDS)
+
+
+def test_auc_validator_rejects_out_of_range(tmp_path):
+    path = tmp_path / "s.csv"
+    header = "Id," + ",".join(f"label{i}" for i in range(30))
+    good = ",".join(["0.5"] * 30)
+    path.write_text(f"{header}\nCG1_s2,{good}\nCG2_s6,{good.replace('0.5', '1.5', 1)}\nCG3_s4,{good}\n")
+    with pytest.raises(SubmissionError, match="line 3: label0 '1.5' is outside"):
+        validate_auc(path, IDS)

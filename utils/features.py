@@ -1,0 +1,48 @@
+"""Stream one feature vector (and the CNN's probabilities) per cached image to disk.
+
+Features go straight into a memory-mapped .npy (rows follow the image cache), written
+under a temporary name and renamed when complete, so memory stays flat at any data size
+and an interrupted dump leaves nothing that looks finished.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .engine import autocast
+from .models import image_features
+
+
+@torch.no_grad()
+def dump_features(model, array, transform, out_path, device, batch_size: int = 128,
+                  tta_flip: bool = False) -> np.ndarray:
+    """Write features of every row of `array` to `out_path`; returns the (N, 30) probabilities."""
+    model.eval()
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = out_path.with_name(f".{out_path.stem}.partial-{os.getpid()}.npy")
+    features = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32,
+                                         shape=(len(array), model.num_features))
+    probs = np.zeros((len(array), model.num_classes), dtype=np.float32)
+    flips = [False, True] if tta_flip else [False]
+    try:
+        for start in range(0, len(array), batch_size):
+            x = torch.from_numpy(np.ascontiguousarray(array[start:start + batch_size])).to(device)
+            f_sum, p_sum = 0.0, 0.0
+            for flip in flips:
+                with autocast(device):
+                    f = image_features(model, transform(x, hflip=flip))
+                    logits = model.get_classifier()(f)
+                f_sum = f_sum + f.float().cpu().numpy()
+                p_sum = p_sum + torch.sigmoid(logits.float()).cpu().numpy()
+            features[start:start + len(x)] = f_sum / len(flips)
+            probs[start:start + len(x)] = p_sum / len(flips)
+        features.flush()
+        del features
+        os.replace(partial, out_path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return probs
