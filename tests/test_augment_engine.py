@@ -71,3 +71,16 @@ def test_affine_grid_matches_torch():
     theta = torch.randn(5, 2, 3)
     expected = torch.nn.functional.affine_grid(theta, [5, 1, 12, 34], align_corners=False)
     assert torch.allclose(affine_grid(theta, (12, 34)), expected, atol=1e-5)
+
+
+def test_fit_does_not_resume_a_checkpoint_made_with_other_settings(tmp_path, capsys):
+    from utils.engine import run_key
+    model = nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.ones(4, 2)
+    step = lambda m, b, e: (m(x) ** 2).mean()  # noqa: E731
+    fit(model, opt, lambda e: [0], step, 2, tmp_path, progress=False, key=run_key(lr=0.1))
+    hist = fit(model, opt, lambda e: [0], step, 3, tmp_path, progress=False, key=run_key(lr=0.1))
+    assert len(hist) == 3  # resumed: one more epoch
+    hist = fit(model, opt, lambda e: [0], step, 3, tmp_path, progress=False, key=run_key(lr=0.2))
+    assert "training afresh" in capsys.readouterr().out and list(hist.epoch) == [0, 1, 2]

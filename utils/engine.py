@@ -8,6 +8,8 @@ included, so an interrupted CPU run ends exactly where an uninterrupted one does
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import random
 import time
@@ -70,13 +72,29 @@ def _set_rng_state(state: dict, generator: torch.Generator | None) -> None:
         generator.set_state(state["generator"])
 
 
+def run_key(**values) -> str:
+    """Fingerprint of what a training run depends on (settings, input files' stamps).
+
+    `fit` resumes only a checkpoint with the same key, so changing a parameter or an
+    input (new features, a new warm-up) starts afresh instead of resuming a stale run.
+    """
+    def stamp(v):
+        if isinstance(v, Path):
+            st = v.stat()
+            return f"{v.name}:{st.st_size}:{st.st_mtime_ns}"
+        return v
+
+    text = json.dumps({k: stamp(v) for k, v in sorted(values.items())}, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
 def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
         batches: Callable[[int], Iterable], train_step: Callable, epochs: int,
         checkpoint_dir, lr_schedule: Callable[[float], float] | None = None,
         evaluate: Callable[[nn.Module], dict] | None = None, select: str | None = None,
         on_epoch_start: Callable[[int], dict] | None = None,
         generator: torch.Generator | None = None, progress: bool = True,
-        stop_after: int | None = None) -> pd.DataFrame:
+        stop_after: int | None = None, key: str | None = None) -> pd.DataFrame:
     """Train for `epochs`, resuming from `checkpoint_dir/last.pt` if present.
 
     batches(epoch) yields batches; train_step(model, batch, epoch) returns the loss tensor;
@@ -84,13 +102,17 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
     updates loss parameters (gamma, tempered weights) and returns them for the history;
     evaluate(model) returns validation metrics; `select` names the metric (higher is
     better) that picks best.pt. `stop_after` ends the call after that many epochs (tests
-    use it to simulate an interruption).
+    use it to simulate an interruption). `key` (see run_key) must match the checkpoint's
+    for it to be resumed; otherwise training starts afresh.
     """
     checkpoint_dir = Path(checkpoint_dir)
     last = checkpoint_dir / "last.pt"
     history, start, best = [], 0, -np.inf
-    if last.exists():
-        state = torch.load(last, map_location="cpu", weights_only=False)
+    state = torch.load(last, map_location="cpu", weights_only=False) if last.exists() else None
+    if state is not None and state.get("key") != key:
+        print(f"{last} was made with other settings or inputs; training afresh")
+        state = None
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         _set_rng_state(state["rng"], generator)
@@ -133,7 +155,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
             save_atomic({"model": model.state_dict(), "epoch": epoch, "metrics": row},
                         checkpoint_dir / "best.pt")
         save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "epoch": epoch, "history": history, "best": best,
+                     "epoch": epoch, "history": history, "best": best, "key": key,
                      "rng": _rng_state(generator)}, last)
         if progress:
             shown = {k: round(v, 4) for k, v in row.items() if isinstance(v, float)}
