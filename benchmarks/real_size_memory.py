@@ -10,10 +10,8 @@ Each step runs in its own process (so its peak resident memory is its own):
 """
 import argparse
 import json
-import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 STEPS = {

@@ -59,3 +59,15 @@ def test_auc_validator_rejects_out_of_range(tmp_path):
     path.write_text(f"{header}\nCG1_s2,{good}\nCG2_s6,{good.replace('0.5', '1.5', 1)}\nCG3_s4,{good}\n")
     with pytest.raises(SubmissionError, match="line 3: label0 '1.5' is outside"):
         validate_auc(path, IDS)
+
+
+def test_atomic_path_leaves_nothing_behind_on_failure(tmp_path):
+    from utils.atomic import atomic_path
+    target = tmp_path / "out.csv"
+    target.write_text("earlier result")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert target.read_text() == "earlier result"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from .atomic import atomic_path
 from .data import Competition, DataError
 from .facts import IMAGE_HW
 
@@ -89,24 +89,20 @@ def build_cache(comp: Competition, work_dir, mode: str = "L", progress: bool = F
         return ImageCache(np.load(path, mmap_mode="r"), index, path, meta["resized"])
 
     shape = (len(items), *IMAGE_HW) + ((3,) if mode == "RGB" else ())
-    tmp = path.with_name(path.name + f".partial-{os.getpid()}")
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
     resized = 0
     iterator = items
     if progress:
         from tqdm.auto import tqdm
         iterator = tqdm(items, desc=f"caching images ({mode})", mininterval=2)
-    try:
+    with atomic_path(path) as tmp:  # streamed into a memory map, never held in memory
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
         for i, (split, name) in enumerate(iterator):
             out[i], was_resized = decode(comp.image_path(split, name), mode)
             resized += was_resized
         out.flush()
         del out
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    meta_path.write_text(json.dumps({"n_images": len(items), "mode": mode, "resized": resized}))
+    with atomic_path(meta_path) as tmp:
+        tmp.write_text(json.dumps({"n_images": len(items), "mode": mode, "resized": resized}))
     for old in folder.glob(f"images-{mode}-*.npy"):  # stale caches of the same mode
         if old != path:
             old.unlink()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import time
 from contextlib import nullcontext
@@ -21,6 +20,8 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+
+from .atomic import atomic_path
 
 
 def choose_device(device: str = "auto") -> torch.device:
@@ -51,11 +52,8 @@ def autocast(device: torch.device, enabled: bool = True):
 
 def save_atomic(obj, path) -> None:
     """torch.save to a temporary file, then rename: never a half-written checkpoint."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def _rng_state(generator: torch.Generator | None) -> dict:

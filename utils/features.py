@@ -6,12 +6,10 @@ and an interrupted dump leaves nothing that looks finished.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import torch
 
+from .atomic import atomic_path
 from .engine import autocast
 from .models import image_features
 
@@ -21,14 +19,11 @@ def dump_features(model, array, transform, out_path, device, batch_size: int = 1
                   tta_flip: bool = False) -> np.ndarray:
     """Write features of every row of `array` to `out_path`; returns the (N, 30) probabilities."""
     model.eval()
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    partial = out_path.with_name(f".{out_path.stem}.partial-{os.getpid()}.npy")
-    features = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32,
-                                         shape=(len(array), model.num_features))
     probs = np.zeros((len(array), model.num_classes), dtype=np.float32)
     flips = [False, True] if tta_flip else [False]
-    try:
+    with atomic_path(out_path) as partial:
+        features = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32,
+                                             shape=(len(array), model.num_features))
         for start in range(0, len(array), batch_size):
             x = torch.from_numpy(np.ascontiguousarray(array[start:start + batch_size])).to(device)
             f_sum, p_sum = 0.0, 0.0
@@ -42,7 +37,4 @@ def dump_features(model, array, transform, out_path, device, batch_size: int = 1
             probs[start:start + len(x)] = p_sum / len(flips)
         features.flush()
         del features
-        os.replace(partial, out_path)
-    finally:
-        partial.unlink(missing_ok=True)
     return probs

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import timm
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path
 from .labels import N_LABELS
 
 AUC_HEADER = ["Id"] + [f"label{i}" for i in range(N_LABELS)]
@@ -28,15 +28,10 @@ def _atomic_write(path: Path, write, validate) -> Path:
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} exists; submissions are never overwritten")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
+    with atomic_path(path) as tmp:
         with open(tmp, "w", newline="") as f:
             write(csv.writer(f))
         validate(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -127,8 +122,6 @@ def code_version(repo_dir=None) -> str:
 
 
 def write_manifest(path, **fields) -> Path:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    tmp.write_text(json.dumps(fields, indent=2, default=str))
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(fields, indent=2, default=str))
+    return Path(path)
