@@ -65,7 +65,7 @@ def _first_train_image(folder):
 def test_missing_image_is_named(data_copy):
     bag, name = _first_train_image(data_copy)
     (data_copy / "train/train" / name).unlink()
-    with pytest.raises(DataError, match=rf"{name}: file not found .*bag {bag}"):
+    with pytest.raises(DataError, match=rf"{name}: file not found.*bag {bag}"):
         read_competition(data_copy)
 
 
@@ -118,6 +118,8 @@ def test_cache_resizes_odd_sizes(data_copy, tmp_path):
     comp = read_competition(data_copy)
     path = comp.image_path("train", comp.train[0].images[0])
     Image.new("RGB", (160, 64), "white").save(path)
+    comp = read_competition(data_copy)
+    assert comp.warnings == ["1 image(s) of 160x64 will be resized to 320x128"]
     cache = build_cache(comp, tmp_path)
     assert cache.resized == 1
 

@@ -21,12 +21,13 @@ import hashlib
 import re
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from .facts import IMAGE_HW
 from .labels import N_LABELS, STAGES, stage_mask
 
 TRAIN_CSV = Path("train/train.csv")
@@ -75,6 +76,7 @@ class Competition:
     train: list[Bag]
     test: list[Bag]
     terms: dict[int, str]
+    warnings: list[str] = field(default_factory=list)
 
     def image_path(self, split: str, name: str) -> Path:
         return self.data_dir / IMAGE_DIRS[split] / name
@@ -200,16 +202,17 @@ def read_terms(data_dir: Path) -> dict[int, str]:
     return terms
 
 
-def check_image(path: Path) -> str | None:
-    """Why the image cannot be used, or None when it decodes."""
+def check_image(path: Path) -> tuple[str | None, tuple[int, int] | None]:
+    """(why the image cannot be used or None, its (width, height) when it decodes)."""
     if not path.is_file():
-        return "file not found"
+        return "file not found; restore it or remove it from its row", None
     try:
         with Image.open(path) as im:
             im.load()
+            return None, im.size
     except Exception as e:  # PIL raises many types for bad files
-        return f"cannot be decoded ({type(e).__name__}: {e})"
-    return None
+        return (f"cannot be decoded ({type(e).__name__}: {e}); replace the file or remove it "
+                f"from its row"), None
 
 
 def read_competition(data_dir, check_images: bool = True) -> Competition:
@@ -227,20 +230,25 @@ def read_competition(data_dir, check_images: bool = True) -> Competition:
             errors.append(f"{data_dir / TEST_CSV}: no test bags")
         if not train:
             errors.append(f"{data_dir / TRAIN_CSV}: no train bags")
+    odd_sizes = Counter()
     if check_images:
         for split, bags in (("train", train), ("test", test)):
             csv_path = data_dir / CSV_FILES[split]
             for bag in bags:
                 for name in bag.images:
-                    problem = check_image(data_dir / IMAGE_DIRS[split] / name)
+                    problem, size = check_image(data_dir / IMAGE_DIRS[split] / name)
                     if problem:
                         errors.append(f"{data_dir / IMAGE_DIRS[split] / name}: {problem} "
                                       f"(listed by {csv_path}, bag {bag.gene_stage})")
+                    elif size != (IMAGE_HW[1], IMAGE_HW[0]):
+                        odd_sizes[size] += 1
     if errors:
         shown = "\n  ".join(errors[:50])
         more = f"\n  ... and {len(errors) - 50} more" if len(errors) > 50 else ""
         raise DataError(f"{len(errors)} problem(s) in {data_dir}:\n  {shown}{more}")
-    return Competition(data_dir, train, test, read_terms(data_dir))
+    warnings = [f"{n} image(s) of {w}x{h} will be resized to {IMAGE_HW[1]}x{IMAGE_HW[0]}"
+                for (w, h), n in sorted(odd_sizes.items())]
+    return Competition(data_dir, train, test, read_terms(data_dir), warnings)
 
 
 def fingerprint(data_dir) -> str:
@@ -274,6 +282,7 @@ def summary(comp: Competition) -> str:
                      f"{n_test:5d} test bags")
     counts = Counter(i for b in comp.train for i in b.labels)
     lines.append("label counts (train): " + " ".join(f"{i}:{counts.get(i, 0)}" for i in range(N_LABELS)))
+    lines += [f"warning: {w}" for w in comp.warnings]
     off_stage = sum(not b.mask[i] for b in comp.train for i in b.labels)
     if off_stage:
         lines.append(f"warning: {off_stage} label(s) at a stage where the real data never has them")

@@ -121,7 +121,22 @@ def code_version(repo_dir=None) -> str:
         return "unknown"
 
 
+def environment() -> dict:
+    """Versions that decide whether a rerun gives the same bytes."""
+    import platform
+
+    import numpy
+    import timm
+    import torch
+
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "torch": torch.__version__, "timm": timm.__version__, "numpy": numpy.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+
+
 def write_manifest(path, **fields) -> Path:
+    fields.setdefault("environment", environment())
     with atomic_path(path) as tmp:
         Path(tmp).write_text(json.dumps(fields, indent=2, default=str))
     return Path(path)
