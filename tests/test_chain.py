@@ -13,6 +13,7 @@ import pytest
 from utils.metrics import evaluate
 from utils.pipeline import ChainFailed, run_chain
 from utils.rundir import load_run, read_json
+from utils.submission import validate_auc, validate_f1
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
@@ -65,6 +66,18 @@ def test_same_seed_twice_gives_identical_files(demo_run):
                       submission_dir=root / "subs", quiet=True)
     assert again["f1"] != result["f1"]  # a new folder, nothing overwritten
     assert _bytes(again) == _bytes(result)
+
+
+def test_another_seed_gives_different_but_valid_files(demo_run):
+    root, work, result = demo_run
+    other = run_chain("demo", data_dir=work / "data", work_dir=root / "seed1", seed=1,
+                      submission_dir=root / "subs", quiet=True)
+    comp, _, _ = load_run(work)
+    ids = [b.gene_stage for b in comp.test]
+    validate_f1(other["f1"], ids)
+    validate_auc(other["auc"], ids)
+    assert _bytes(other)[1] != _bytes(result)[1]
+    assert read_json(other["manifest"])["seed"] == 1
 
 
 def test_killed_run_resumed_with_from_gives_the_same_result(demo_run):

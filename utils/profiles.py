@@ -26,7 +26,7 @@ PROFILES = {
         **COMMON,
         "demo_bags": 300,
         "resize_hw": [42, 124], "out_hw": [40, 120],
-        "max_rotation": 0.0,  # measured on demo data: rotation blurs positional terms (see notes)
+        "max_rotation": 0.0,  # on demo data 15 degrees blurred the positional terms (README)
         "warmup_method": "swav", "warmup_epochs": 1, "warmup_batch_size": 32, "warmup_lr": 0.0375,
         "cnn_epochs": 30, "cnn_batch_size": 32, "cnn_lr": 5e-3, "cnn_lr_min": 1e-6, "cnn_lr_T": 28,
         "gamma_T": 4, "temper_start": 10, "temper_half_period": 6, "temper_freeze": 25,
