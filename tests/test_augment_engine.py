@@ -84,3 +84,10 @@ def test_fit_does_not_resume_a_checkpoint_made_with_other_settings(tmp_path, cap
     assert len(hist) == 3  # resumed: one more epoch
     hist = fit(model, opt, lambda e: [0], step, 3, tmp_path, progress=False, key=run_key(lr=0.2))
     assert "training afresh" in capsys.readouterr().out and list(hist.epoch) == [0, 1, 2]
+
+
+def test_colour_batches_keep_three_channels_or_become_grey():
+    x = torch.randint(0, 256, (4, 128, 320, 3), dtype=torch.uint8)
+    assert BatchAugment(grayscale=False)(x).shape == (4, 3, 112, 336)
+    assert BatchAugment(grayscale=True)(x).shape == (4, 1, 112, 336)
+    assert EvalTransform(grayscale=False)(x).shape == (4, 3, 112, 336)
