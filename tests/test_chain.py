@@ -110,3 +110,10 @@ def test_a_failing_notebook_stops_the_chain_naming_its_executed_copy(tmp_path):
     assert "04_feature_dump failed" in message and "FileNotFoundError" in message
     assert str(tmp_path / "empty" / "executed" / "04_feature_dump.ipynb") in message
     assert "--from 04" in message
+
+
+def test_explain_notebook_saves_its_figures(demo_run):
+    root, work, result = demo_run
+    run_chain("demo", work_dir=work, start="08", submission_dir=root / "subs", quiet=True)
+    for name in ["explain_guided_backprop", "explain_warmup_heatmaps", "explain_attention"]:
+        assert (work / "figures" / f"{name}.png").stat().st_size > 10_000

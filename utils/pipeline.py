@@ -6,7 +6,7 @@
 
 Each notebook gets data_dir, work_dir, profile, seed, device, the profile's values and
 the -p overrides it declares in its `parameters` cell; executed copies are saved under
-<work>/executed/. The chain stops at the first failing notebook, naming its executed
+<work>/executed/. `--extras` adds 08_explain (or start there: `--from 08`). The chain stops at the first failing notebook, naming its executed
 copy and the error; `--from NN` resumes there.
 """
 from __future__ import annotations
@@ -33,6 +33,9 @@ CHAIN = [
     ("06_threshold_tuning", ["thresholds.json"]),
     ("07_submission", ["submission.json"]),
 ]
+EXTRAS = [  # run with --extras, or by starting at them
+    ("08_explain", ["figures/explain_guided_backprop.png", "figures/explain_attention.png"]),
+]
 
 
 def _value(text: str):
@@ -51,7 +54,8 @@ def declared_parameters(notebook: Path) -> set[str]:
 
 def run_chain(profile: str = "demo", data_dir=None, work_dir=None, seed: int | None = None,
               device: str = "cpu", start: str = "00", overrides: dict | None = None,
-              submission_dir=None, stop: str | None = None, quiet: bool = False) -> dict:
+              submission_dir=None, stop: str | None = None, quiet: bool = False,
+              extras: bool = False) -> dict:
     """Execute the chain (or its part from `start` to `stop`); returns submission.json's content."""
     import papermill as pm
 
@@ -68,13 +72,14 @@ def run_chain(profile: str = "demo", data_dir=None, work_dir=None, seed: int | N
     work_dir.mkdir(parents=True, exist_ok=True)
     write_json(work_dir / "run.json", {"profile": profile, "parameters": params,
                                         "overrides": overrides or {}, "command": sys.argv})
-    names = [n for n, _ in CHAIN]
+    chain = CHAIN + (EXTRAS if extras or any(n.startswith(start) for n, _ in EXTRAS) else [])
+    names = [n for n, _ in chain]
     first = next((i for i, n in enumerate(names) if n.startswith(start)), None)
     if first is None:
         raise SystemExit(f"--from {start}: no notebook starts with that; have {names}")
     last = next((i for i, n in enumerate(names) if stop and n.startswith(stop)), len(names) - 1)
     timings = {}
-    for name, artifacts in CHAIN[first:last + 1]:
+    for name, artifacts in chain[first:last + 1]:
         source = NOTEBOOK_DIR / f"{name}.ipynb"
         target = work_dir / "executed" / f"{name}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -116,13 +121,14 @@ def main(argv=None) -> int:
     parser.add_argument("--from", dest="start", default="00", help="resume at notebook NN")
     parser.add_argument("--to", dest="stop", default=None, help="stop after notebook NN")
     parser.add_argument("--submissions", default=None, help="folder for submission runs")
+    parser.add_argument("--extras", action="store_true", help="also run 08_explain after 07")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="override a notebook parameter for the whole chain")
     args = parser.parse_args(argv)
     overrides = {k: _value(v) for k, v in args.p}
     try:
         result = run_chain(args.profile, args.data, args.work, args.seed, args.device,
-                           args.start, overrides, args.submissions, args.stop)
+                           args.start, overrides, args.submissions, args.stop, extras=args.extras)
     except ChainFailed as e:
         print(f"\nFAILED: {e}", file=sys.stderr)
         return 1
