@@ -132,8 +132,9 @@ def _match_counts(chosen: np.ndarray, target: np.ndarray, rng) -> None:
         i = int(np.argmax(excess))
         if excess[i] <= 1 and excess.min() >= -1:
             return
-        for j in np.argsort(excess):
-            if excess[j] >= 0 or target[j] == 0:
+        swapped = False
+        for j in np.argsort(excess):  # most under-represented first
+            if excess[j] >= 0:
                 break
             bags = np.flatnonzero(chosen[:, i] & ~chosen[:, j])
             if len(bags):
@@ -141,10 +142,9 @@ def _match_counts(chosen: np.ndarray, target: np.ndarray, rng) -> None:
                 chosen[b, i], chosen[b, j] = False, True
                 counts[i] -= 1
                 counts[j] += 1
+                swapped = True
                 break
-        else:
-            return
-        if excess[j] >= 0 or target[j] == 0:
+        if not swapped:
             return
 
 
