@@ -1,7 +1,7 @@
 """The 30 labels, the five stages, and which labels each stage allows."""
 import numpy as np
 
-from .facts import STAGES_WHERE_SEEN, TERMS
+from .facts import STAGES_WHERE_SEEN
 
 N_LABELS = 30
 STAGES = (2, 3, 4, 5, 6)
@@ -15,13 +15,3 @@ for _label, _stages in enumerate(STAGES_WHERE_SEEN):
 def stage_mask(stages) -> np.ndarray:
     """Boolean (n, 30) mask of the labels each stage allows."""
     return STAGE_MASK[np.asarray(stages, dtype=int)]
-
-
-def term(index: int) -> str:
-    return TERMS[index]
-
-
-def to_multi_hot(indices, n_labels: int = N_LABELS) -> np.ndarray:
-    y = np.zeros(n_labels, dtype=np.float32)
-    y[list(indices)] = 1.0
-    return y
