@@ -25,7 +25,7 @@ def dump_features(model, array, transform, out_path, device, batch_size: int = 1
         features = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32,
                                              shape=(len(array), model.num_features))
         for start in range(0, len(array), batch_size):
-            x = torch.from_numpy(np.ascontiguousarray(array[start:start + batch_size])).to(device)
+            x = torch.from_numpy(np.array(array[start:start + batch_size])).to(device)  # a writable copy
             f_sum, p_sum = 0.0, 0.0
             for flip in flips:
                 with autocast(device):

@@ -441,6 +441,23 @@ def generate(out, n_bags: int = 300, seed: int = 0, workers: int | None = None,
     return out
 
 
+def hidden_test_targets(data_dir, ids) -> np.ndarray | None:
+    """The generator's hidden test labels for `ids` as (n, 30) 0/1, or None without them
+    (real competition folders have no solution/)."""
+    path = Path(data_dir) / "solution/test_labels.csv"
+    if not path.exists():
+        return None
+    import pandas as pd
+
+    from .data import parse_labels
+
+    truth = pd.read_csv(path, dtype=str).set_index("gene_stage")
+    targets = np.zeros((len(ids), 30), dtype=np.int64)
+    for i, labels in enumerate(truth.loc[list(ids), "labels"]):
+        targets[i, list(parse_labels(labels))] = 1
+    return targets
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m utils.synthetic", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
