@@ -125,3 +125,35 @@ def test_explain_notebook_saves_its_figures(demo_run):
     run_chain("demo", work_dir=work, start="08", submission_dir=root / "subs", quiet=True)
     for name in ["explain_guided_backprop", "explain_warmup_heatmaps", "explain_attention"]:
         assert (work / "figures" / f"{name}.png").stat().st_size > 10_000
+
+
+def test_kfold_mode_scores_every_training_bag_out_of_fold(demo_run):
+    root, work, result = demo_run
+    kfold = root / "kfold"
+    short = {"cnn_epochs": 8, "cnn_lr_T": 8, "temper_start": 3, "temper_half_period": 2, "temper_freeze": 7,
+             "lstm_epochs": 10, "warmup_method": "none"}
+    out = run_chain("demo", data_dir=work / "data", work_dir=kfold, folds=2, overrides=short,
+                    submission_dir=root / "subs", quiet=True)
+    comp, _, _ = load_run(kfold)
+    ids = [b.gene_stage for b in comp.test]
+    validate_f1(out["f1"], ids)
+    validate_auc(out["auc"], ids)
+    for k in range(2):
+        assert (kfold / "executed" / f"05_bilstm-fold{k}.ipynb").exists()
+    # Every training bag is predicted once, by the fold model that held its gene out.
+    position = {b.gene_stage: i for i, b in enumerate(comp.train)}
+    oof = np.load(kfold / "preds/bag_oof.npy")
+    seen = np.zeros(len(comp.train), int)
+    for k in range(2):
+        _, train, valid = load_run(kfold, fold=k)
+        assert not {b.gene for b in train} & {b.gene for b in valid}
+        rows = [position[b.gene_stage] for b in valid]
+        seen[rows] += 1
+        assert np.array_equal(oof[rows], np.load(kfold / f"fold{k}/preds/bag_valid.npy"))
+    assert (seen == 1).all()
+    fold_tests = [np.load(kfold / f"fold{k}/preds/bag_test.npy") for k in range(2)]
+    assert np.allclose(np.load(kfold / "preds/bag_test.npy"), np.mean(fold_tests, axis=0))
+    # Thresholds come from all the out-of-fold bags, tuned as 06 tunes them.
+    y = np.stack([b.target for b in comp.train])
+    m = np.stack([b.mask for b in comp.train])
+    assert np.allclose(read_json(kfold / "thresholds.json")["thresholds"], tune_thresholds(y, oof, mask=m))

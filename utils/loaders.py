@@ -18,6 +18,13 @@ def image_table(bags, cache) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(rows) if rows else np.zeros(0, np.int64), bag_of.astype(np.int64)
 
 
+def mean_per_bag(values: np.ndarray, bag_of: np.ndarray, n_bags: int) -> np.ndarray:
+    """Average image-level values (probabilities, features) over the images of each bag."""
+    sums = np.zeros((n_bags, values.shape[1]))
+    np.add.at(sums, bag_of, values)
+    return sums / np.maximum(np.bincount(bag_of, minlength=n_bags), 1)[:, None]
+
+
 def _order(n: int, shuffle: bool, generator: torch.Generator | None) -> np.ndarray:
     return torch.randperm(n, generator=generator).numpy() if shuffle else np.arange(n)
 

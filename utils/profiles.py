@@ -15,6 +15,7 @@ COMMON = {
     "backbone": "regnety_002",
     "in_chans": 1,
     "bag_head": "bilstm",
+    "n_folds": 0,  # >= 2: K-fold mode (see utils.pipeline --folds)
     # FlyExpress images are standardised (anterior left) and many terms are positional:
     # flips off by default, and no flip test-time augmentation for a model trained without.
     "hflip": 0.0, "vflip": 0.0, "tta_flip": False,

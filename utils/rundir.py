@@ -8,10 +8,16 @@
     preds/bag_*.npy                     05_bilstm
     thresholds.json                     06_threshold_tuning
     submission.json                     07_submission (paths of the files it wrote)
+
+With K folds (`split.csv` gains a `cv_fold` column), 03..05 run once per fold and write
+their artifacts under fold<k>/ instead; 06 gathers them into preds/<source>_oof.npy (every
+training bag predicted by the fold model that never saw it) and the fold-averaged
+preds/<source>_test.npy.
 """
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +40,8 @@ def require(work_dir, *names) -> None:
     """Fail early, naming the notebook that should have produced a missing artifact."""
     missing = [n for n in names if not (Path(work_dir) / n).exists()]
     if missing:
-        hints = ", ".join(f"{n} (from {PRODUCED_BY.get(n, '?')})" for n in missing)
+        producer = {n: PRODUCED_BY.get(re.sub(r"^fold\d+/", "", n), "?") for n in missing}
+        hints = ", ".join(f"{n} (from {producer[n]})" for n in missing)
         raise FileNotFoundError(f"{work_dir} lacks {hints}; run the earlier notebooks first")
 
 
@@ -52,14 +59,31 @@ def save_array(path, array) -> None:
         np.save(tmp, array)
 
 
-def load_run(work_dir):
-    """(competition, train bags, valid bags) as 00_demo_data recorded them."""
+def fold_dir(work_dir, fold: int | None) -> Path:
+    """Where a notebook of the per-fold steps (03..05) writes: the work folder, or fold<k>/."""
+    return Path(work_dir) if fold is None else Path(work_dir) / f"fold{int(fold)}"
+
+
+def load_run(work_dir, fold: int | None = None):
+    """(competition, train bags, valid bags) as 00_demo_data recorded them.
+
+    With `fold`, the valid bags are that cross-validation fold and the train bags the rest.
+    """
     work_dir = Path(work_dir)
     require(work_dir, "data.json", "split.csv")
     info = read_json(work_dir / "data.json")
     comp = read_competition(info["data_dir"], check_images=False)
     split = pd.read_csv(work_dir / "split.csv")
-    valid_ids = set(split.loc[split.fold == "valid", "gene_stage"])
+    if fold is None:
+        valid_ids = set(split.loc[split.fold == "valid", "gene_stage"])
+    elif "cv_fold" not in split.columns:
+        raise ValueError(f"{work_dir / 'split.csv'} has no cv_fold column; "
+                         "rerun 00_demo_data with n_folds >= 2")
+    elif not 0 <= fold < split.cv_fold.max() + 1:
+        raise ValueError(f"fold {fold} out of range: {work_dir / 'split.csv'} has "
+                         f"{split.cv_fold.max() + 1} folds")
+    else:
+        valid_ids = set(split.loc[split.cv_fold == fold, "gene_stage"])
     train = [b for b in comp.train if b.gene_stage not in valid_ids]
     valid = [b for b in comp.train if b.gene_stage in valid_ids]
     return comp, train, valid

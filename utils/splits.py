@@ -47,3 +47,17 @@ def train_valid_split(groups, targets: np.ndarray, valid_fraction: float = 0.2,
     n_folds = max(2, int(round(1 / valid_fraction)))
     folds = grouped_folds(groups, targets, n_folds, seed)
     return np.flatnonzero(folds != 0), np.flatnonzero(folds == 0)
+
+
+def split_table(gene_stages, genes, targets: np.ndarray, valid_fraction: float = 0.2,
+                n_folds: int = 0, seed: int = 0):
+    """The rows of split.csv: `fold` is "train" or "valid" (the single split), and with
+    n_folds >= 2 `cv_fold` gives each bag its cross-validation fold, grouped by gene."""
+    import pandas as pd
+
+    train_idx, valid_idx = train_valid_split(genes, targets, valid_fraction, seed=seed)
+    table = pd.DataFrame({"gene_stage": list(gene_stages), "fold": "train"})
+    table.loc[valid_idx, "fold"] = "valid"
+    if n_folds and n_folds >= 2:
+        table["cv_fold"] = grouped_folds(genes, targets, n_folds, seed=seed)
+    return table

@@ -1,0 +1,107 @@
+"""K-fold mode: gene-grouped folds, out-of-fold assembly, and the pipeline's step order."""
+import numpy as np
+import pytest
+
+from utils.data import read_competition
+from utils.folds import assemble_out_of_fold, gather_folds, n_folds_of
+from utils.pipeline import CHAIN, steps
+from utils.rundir import fold_dir, load_run, save_array, write_json
+from utils.splits import split_table
+
+
+def test_assemble_places_each_fold_at_its_rows():
+    oof = assemble_out_of_fold(4, [[2, 0], [3, 1]], [[[20.0], [0.0]], [[30.0], [10.0]]])
+    assert oof[:, 0].tolist() == [0.0, 10.0, 20.0, 30.0]
+
+
+@pytest.mark.parametrize("rows, message", [
+    ([[0, 1], [1, 2]], "predicted [0, 2] times"),   # bag 1 twice, bag 3 never
+    ([[0, 1], [2]], "predicted [0] times"),         # bag 3 never
+])
+def test_assemble_refuses_gaps_and_overlaps(rows, message):
+    preds = [np.zeros((len(r), 2)) for r in rows]
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        assemble_out_of_fold(4, rows, preds)
+
+
+def test_assemble_refuses_wrong_length():
+    with pytest.raises(ValueError, match="fold 1: 3 predictions for 2 bags"):
+        assemble_out_of_fold(4, [[0, 1], [2, 3]], [np.zeros((2, 2)), np.zeros((3, 2))])
+
+
+@pytest.fixture
+def kfold_work(demo_dir, tmp_path):
+    """A work folder as 00_demo_data leaves it with n_folds=3."""
+    comp = read_competition(demo_dir, check_images=False)
+    genes = np.array([b.gene for b in comp.train])
+    table = split_table([b.gene_stage for b in comp.train], genes, comp.targets(), 0.2, n_folds=3, seed=0)
+    table.to_csv(tmp_path / "split.csv", index=False)
+    write_json(tmp_path / "data.json", {"data_dir": str(demo_dir)})
+    return tmp_path, comp
+
+
+def test_folds_hold_out_every_training_bag_once_and_no_gene_twice(kfold_work):
+    work, comp = kfold_work
+    assert n_folds_of(work) == 3
+    held_out, genes_of_fold = [], []
+    for k in range(3):
+        _, train, valid = load_run(work, fold=k)
+        assert len(train) + len(valid) == len(comp.train) and valid
+        assert not {b.gene for b in train} & {b.gene for b in valid}
+        held_out += [b.gene_stage for b in valid]
+        genes_of_fold.append({b.gene for b in valid})
+    assert sorted(held_out) == sorted(b.gene_stage for b in comp.train)
+    for a in range(3):
+        for b in range(a + 1, 3):
+            assert not genes_of_fold[a] & genes_of_fold[b]
+
+
+def test_gather_folds_gives_every_bag_its_own_fold_prediction(kfold_work):
+    work, comp = kfold_work
+    position = {b.gene_stage: i for i, b in enumerate(comp.train)}
+    fold_of_bag = np.full(len(comp.train), -1)
+    for k in range(3):
+        _, _, valid = load_run(work, fold=k)
+        # each fold "predicts" bag i as i + 1000 k, so the OOF array shows who predicted whom
+        rows = np.array([position[b.gene_stage] for b in valid])
+        fold_of_bag[rows] = k
+        save_array(fold_dir(work, k) / "preds/bag_valid.npy", np.repeat((rows + 1000 * k)[:, None], 30, 1) / 1e4)
+        save_array(fold_dir(work, k) / "preds/bag_test.npy", np.full((len(comp.test), 30), k / 10))
+    oof, test = gather_folds(work, "bag")
+    assert np.allclose(oof[:, 0] * 1e4, np.arange(len(comp.train)) + 1000 * fold_of_bag)
+    assert np.allclose(test, 0.1)  # the mean of 0.0, 0.1 and 0.2
+
+
+def test_gather_folds_names_a_nan_file_and_row(kfold_work):
+    work, comp = kfold_work
+    for k in range(3):
+        _, _, valid = load_run(work, fold=k)
+        p = np.full((len(valid), 30), 0.5)
+        if k == 1:
+            p[0, 3] = np.nan
+        save_array(fold_dir(work, k) / "preds/bag_valid.npy", p)
+        save_array(fold_dir(work, k) / "preds/bag_test.npy", np.full((len(comp.test), 30), 0.5))
+    with pytest.raises(ValueError, match=r"fold1/preds/bag_valid.npy: NaN or inf in row 0"):
+        gather_folds(work, "bag")
+
+
+def test_load_run_fold_needs_cv_folds(kfold_work):
+    work, comp = kfold_work
+    with pytest.raises(ValueError, match="out of range"):
+        load_run(work, fold=3)
+    table = split_table([b.gene_stage for b in comp.train], [b.gene for b in comp.train], comp.targets(), 0.2)
+    table.to_csv(work / "split.csv", index=False)
+    with pytest.raises(ValueError, match="no cv_fold column"):
+        load_run(work, fold=0)
+    assert n_folds_of(work) == 0
+
+
+def test_pipeline_runs_each_per_fold_notebook_once_per_fold():
+    order = [(name, fold) for name, fold, _ in steps(CHAIN, 2)]
+    assert order[:3] == [("00_demo_data", None), ("01_eda", None), ("02_swav_warmup", None)]
+    assert order[3:9] == [("03_cnn_tempering", 0), ("03_cnn_tempering", 1), ("04_feature_dump", 0),
+                          ("04_feature_dump", 1), ("05_bilstm", 0), ("05_bilstm", 1)]
+    assert order[9:] == [("06_threshold_tuning", None), ("07_submission", None)]
+    artifacts = dict(((n, f), a) for n, f, a in steps(CHAIN, 2))
+    assert artifacts[("05_bilstm", 1)] == ["fold1/preds/bag_valid.npy", "fold1/preds/bag_test.npy"]
+    assert [f for _, f, _ in steps(CHAIN, 0)] == [None] * len(CHAIN)

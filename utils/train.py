@@ -1,0 +1,260 @@
+"""The three training stages the notebooks (02, 03, 05) and the ablation benchmark share.
+
+Each stage takes a small settings dataclass whose field names are the notebooks'
+parameter names, so `CNNSettings.pick(globals())` in a notebook and
+`CNNSettings.pick(profile_parameters("demo"))` in a script build the same thing.
+Every stage resumes its checkpoint folder when the settings and inputs match (run_key).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .augment import BatchAugment, EvalTransform
+from .engine import autocast, fit, predict, run_key, seed_everything
+from .loaders import BagBatches, ImageBatches, image_table, mean_per_bag
+from .losses import FocalLoss, label_pos_weights
+from .metrics import evaluate
+from .models import build_backbone, build_bag_head, image_features
+from .schedules import CosineLR, GammaSchedule, TemperingSchedule
+from .swav import SwAVHead, agreement_loss, swav_loss
+
+
+class _Settings:
+    @classmethod
+    def pick(cls, values: dict):
+        """The fields of this class found in `values` (a notebook's globals, a profile)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+    def augment(self, blur_p: float = 0.0) -> BatchAugment:
+        return BatchAugment(resize_hw=tuple(self.resize_hw), out_hw=tuple(self.out_hw),
+                            hflip=self.hflip, vflip=self.vflip, max_rotation=self.max_rotation,
+                            blur_p=blur_p, grayscale=self.in_chans == 1)
+
+
+@dataclass
+class WarmupSettings(_Settings):
+    seed: int = 0
+    backbone: str = "regnety_002"
+    in_chans: int = 1
+    resize_hw: list = field(default_factory=lambda: [42, 124])
+    out_hw: list = field(default_factory=lambda: [40, 120])
+    warmup_method: str = "swav"         # "swav", "agree" or "none"
+    warmup_epochs: int = 1
+    warmup_batch_size: int = 32
+    warmup_lr: float = 0.0375
+    hflip: float = 0.0
+    vflip: float = 0.0
+    max_rotation: float = 0.0
+    swav_prototypes: int = 100
+    swav_temperature: float = 0.1
+    pair_within_bag: bool = True
+
+
+def warm_up(cache, bags, s: WarmupSettings, device, checkpoint_dir, inputs: dict | None = None):
+    """Self-supervised warm-up of a fresh backbone on every image of `bags`; (backbone, history).
+
+    The two views of an image are two augmentations of it and of another image of its bag
+    (`pair_within_bag`). `inputs` (paths are stamped, values kept) join the resume key.
+    """
+    generator = seed_everything(s.seed)
+    model = build_backbone(s.backbone, in_chans=s.in_chans).to(device)
+    if s.warmup_method == "none":
+        return model, None
+    rows = [cache.bag_rows([b])[0] for b in bags]
+    anchor = np.concatenate(rows)
+    rng = np.random.default_rng(s.seed)
+    partner = np.concatenate([r[(np.arange(len(r)) + rng.integers(1, max(len(r), 2))) % len(r)]
+                              if s.pair_within_bag else r for r in rows])
+    augment = s.augment(blur_p=0.5)
+
+    def batches(epoch):
+        order = torch.randperm(len(anchor), generator=generator).numpy()
+        for i in range(0, len(order) - s.warmup_batch_size + 1, s.warmup_batch_size):
+            idx = np.sort(order[i:i + s.warmup_batch_size])
+            yield torch.from_numpy(cache.array[anchor[idx]]), torch.from_numpy(cache.array[partner[idx]])
+
+    net = torch.nn.ModuleDict({"backbone": model, "head": SwAVHead(
+        in_dim=model.num_features, n_prototypes=s.swav_prototypes)}).to(device)
+    optimizer = torch.optim.SGD(net.parameters(), lr=s.warmup_lr, momentum=0.9, weight_decay=1e-6)
+
+    def train_step(net, batch, epoch):
+        a, b = (augment(x.to(device), generator) for x in batch)  # augmented where the model runs
+        fa, fb = image_features(net["backbone"], a), image_features(net["backbone"], b)
+        if s.warmup_method == "swav":
+            net["head"].normalize_prototypes()
+            return swav_loss(net["head"](fa), net["head"](fb), temperature=s.swav_temperature)
+        return agreement_loss(fa, fb)
+
+    key = run_key(settings=dataclasses.asdict(s), **(inputs or {}))
+    history = fit(net, optimizer, batches, train_step, s.warmup_epochs, checkpoint_dir,
+                  generator=generator, key=key)
+    return model, history
+
+
+@dataclass
+class CNNSettings(_Settings):
+    seed: int = 0
+    backbone: str = "regnety_002"
+    in_chans: int = 1
+    resize_hw: list = field(default_factory=lambda: [42, 124])
+    out_hw: list = field(default_factory=lambda: [40, 120])
+    cnn_epochs: int = 30
+    cnn_batch_size: int = 32
+    cnn_lr: float = 5e-3
+    cnn_lr_min: float = 1e-6
+    cnn_lr_T: int = 28                  # cosine length; the LR holds at cnn_lr_min after it
+    gamma_start: float = 1.0            # focal gamma rises from gamma_start to gamma_end
+    gamma_end: float = 2.0
+    gamma_T: int = 4
+    use_weights: bool = True            # w_m on positives (eq. 4)
+    use_tempering: bool = True          # ... "multiply tempered" towards 1 (TemperingSchedule)
+    temper_start: int = 10
+    temper_half_period: int = 6
+    temper_freeze: int = 25
+    max_pos_weight: float = 30.0
+    hflip: float = 0.0
+    vflip: float = 0.0
+    max_rotation: float = 0.0
+    select_metric: str = "score"
+
+
+def image_bag_probs(model, cache, bags, s: CNNSettings, device, batch_size: int = 128) -> np.ndarray:
+    """The CNN's image probabilities averaged over each bag, zero where the stage forbids."""
+    transform = EvalTransform(resize_hw=tuple(s.resize_hw), out_hw=tuple(s.out_hw),
+                              grayscale=s.in_chans == 1)
+    rows, bag_of = image_table(bags, cache)
+    batches = ImageBatches(cache.array, rows, np.zeros((len(rows), 30), np.float32),
+                           np.zeros((len(rows), 30), np.float32), batch_size)
+
+    def forward(m, b):
+        with autocast(device):
+            return torch.sigmoid(m(transform(b["x"].to(device))).float())
+
+    probs = mean_per_bag(predict(model, batches, forward), bag_of, len(bags))
+    return probs * np.stack([b.mask for b in bags])
+
+
+def fit_image_model(cache, train, valid, s: CNNSettings, device, checkpoint_dir,
+                    init_state=None, inputs: dict | None = None, stop_after=None):
+    """Train the image CNN on every image of `train` with its bag's labels; (model, history).
+
+    Loss: focal (eq. 1) with the stage mask, gamma annealed, label weights w_m tempered.
+    best.pt is the epoch with the best validation `select_metric` (images averaged per
+    bag). `init_state`: a warm-up backbone's state dict path. `inputs` join the resume key.
+    """
+    generator = seed_everything(s.seed)
+    rows, bag_of = image_table(train, cache)
+    y = np.stack([b.target for b in train])[bag_of]
+    m = np.stack([b.mask for b in train])[bag_of].astype(np.float32)
+    y_valid, m_valid = np.stack([b.target for b in valid]), np.stack([b.mask for b in valid])
+    w_m = label_pos_weights(y, m, max_weight=s.max_pos_weight)
+    tempering = TemperingSchedule(s.temper_start, s.temper_half_period, s.temper_freeze)
+    gamma = GammaSchedule(s.gamma_start, s.gamma_end, s.gamma_T)
+    augment = s.augment()
+
+    model = build_backbone(s.backbone, in_chans=s.in_chans).to(device).to(memory_format=torch.channels_last)
+    if init_state is not None:
+        model.load_state_dict(torch.load(init_state, map_location=device))
+    loss_fn = FocalLoss(gamma=s.gamma_start, pos_weight=w_m if s.use_weights else None).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=s.cnn_lr)
+    batches = ImageBatches(cache.array, rows, y, m, s.cnn_batch_size, shuffle=True,
+                           generator=generator, drop_last=len(rows) > s.cnn_batch_size)
+
+    def on_epoch_start(epoch):
+        loss_fn.gamma = gamma(epoch)
+        strength = tempering.strength(epoch) if (s.use_weights and s.use_tempering) else float(s.use_weights)
+        loss_fn.set_pos_weight(1 + strength * (w_m - 1))
+        return {"gamma": loss_fn.gamma, "weight_strength": strength}
+
+    def train_step(model, batch, epoch):
+        x = augment(batch["x"].to(device), generator).contiguous(memory_format=torch.channels_last)
+        with autocast(device):
+            logits = model(x)
+        return loss_fn(logits, batch["y"].to(device), batch["mask"].to(device))
+
+    def validate(model):
+        return evaluate(y_valid, image_bag_probs(model, cache, valid, s, device), mask=m_valid)
+
+    key = run_key(settings=dataclasses.asdict(s), init=Path(init_state) if init_state else None,
+                  train=[b.gene_stage for b in train], **(inputs or {}))
+    history = fit(model, optimizer, batches, train_step, s.cnn_epochs, checkpoint_dir,
+                  lr_schedule=CosineLR(s.cnn_lr, s.cnn_lr_min, s.cnn_lr_T), evaluate=validate,
+                  select=s.select_metric, on_epoch_start=on_epoch_start, generator=generator,
+                  stop_after=stop_after, key=key)
+    return model, history
+
+
+@dataclass
+class BagSettings(_Settings):
+    seed: int = 0
+    bag_head: str = "bilstm"            # "bilstm", "attention" or "mean"
+    lstm_hidden: int = 128
+    lstm_dropout: float = 0.3
+    lstm_epochs: int = 40
+    lstm_batch_size: int = 16
+    lstm_lr: float = 2e-3
+    lstm_lr_min: float = 1e-6
+    gamma_start: float = 1.0
+    gamma_end: float = 2.0
+    gamma_T: int = 3
+    n_orders: int = 4                   # image orders averaged at prediction (BiLSTM only)
+    select_metric: str = "score"
+
+    def build(self, in_dim: int):
+        kwargs = {"dropout": self.lstm_dropout}
+        if self.bag_head != "mean":
+            kwargs["hidden"] = self.lstm_hidden
+        return build_bag_head(self.bag_head, in_dim=in_dim, **kwargs)
+
+
+def _bag_batches(features, cache, bags, batch_size, generator=None, shuffle=False, within=False):
+    return BagBatches(features, cache.bag_rows(bags), np.stack([b.target for b in bags]),
+                      np.stack([b.mask for b in bags]).astype(np.float32), batch_size,
+                      shuffle=shuffle, shuffle_within=within, generator=generator)
+
+
+def predict_bags(model, features, cache, bags, device, orders: int = 1, seed: int = 0) -> np.ndarray:
+    """Bag probabilities, averaged over `orders` image orders (the first is the stored one)."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def forward(m, b):
+        return torch.sigmoid(m(b["x"].to(device), b["bag_mask"].to(device))) * b["mask"].to(device)
+
+    return np.mean([predict(model, _bag_batches(features, cache, bags, 256, generator, within=k > 0), forward)
+                    for k in range(orders)], axis=0)
+
+
+def fit_bag_model(features, cache, train, valid, s: BagSettings, device, checkpoint_dir,
+                  inputs: dict | None = None):
+    """Train the bag head on per-image features; (model, history). Images of each bag
+    come in a fresh order every epoch, since a bag has no order."""
+    generator = seed_everything(s.seed)
+    model = s.build(features.shape[1]).to(device)
+    y_valid, m_valid = np.stack([b.target for b in valid]), np.stack([b.mask for b in valid])
+    loss_fn = FocalLoss(gamma=s.gamma_start).to(device)
+    gamma = GammaSchedule(s.gamma_start, s.gamma_end, s.gamma_T)
+
+    def on_epoch_start(epoch):
+        loss_fn.gamma = gamma(epoch)
+        return {"gamma": loss_fn.gamma}
+
+    def train_step(model, batch, epoch):
+        logits = model(batch["x"].to(device), batch["bag_mask"].to(device))
+        return loss_fn(logits, batch["y"].to(device), batch["mask"].to(device))
+
+    def validate(model):
+        return evaluate(y_valid, predict_bags(model, features, cache, valid, device), mask=m_valid)
+
+    batches = _bag_batches(features, cache, train, s.lstm_batch_size, generator, shuffle=True, within=True)
+    key = run_key(settings=dataclasses.asdict(s), train=[b.gene_stage for b in train], **(inputs or {}))
+    history = fit(model, torch.optim.Adam(model.parameters(), lr=s.lstm_lr), batches, train_step,
+                  s.lstm_epochs, checkpoint_dir, lr_schedule=CosineLR(s.lstm_lr, s.lstm_lr_min, s.lstm_epochs),
+                  evaluate=validate, select=s.select_metric, on_epoch_start=on_epoch_start,
+                  generator=generator, progress=False, key=key)
+    return model, history
