@@ -43,7 +43,7 @@ EXTRAS = [  # run with --extras, or by starting at them
 ]
 
 
-def _value(text: str):
+def parse_value(text: str):
     """-p values as papermill reads them: Python literals where they parse, else strings."""
     try:
         return ast.literal_eval(text)
@@ -157,7 +157,7 @@ def main(argv=None) -> int:
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="override a notebook parameter for the whole chain")
     args = parser.parse_args(argv)
-    overrides = {k: _value(v) for k, v in args.p}
+    overrides = {k: parse_value(v) for k, v in args.p}
     try:
         result = run_chain(args.profile, args.data, args.work, args.seed, args.device,
                            args.start, overrides, args.submissions, args.stop, extras=args.extras,

@@ -1,0 +1,237 @@
+"""What each idea buys: the paper's Table IV, extended, on one fixed generated dataset.
+
+    python benchmarks/ablation.py                                   # CPU, demo sizes, 3 seeds
+    python benchmarks/ablation.py --profile paper --device cuda --bags 8461 --seeds 0 1 2
+
+Rows build on each other as in the paper (each adds one idea to the row it names):
+
+  resnet18          ResNet18 CNN, plain BCE (stage mask only), image probabilities averaged per bag
+  regnety           RegNetY-200MF instead, same plain loss
+  +loss             + focal loss, label weights w_m, tempering, gamma annealing
+  +agree            + warm-up where two views' features agree (the paper code's variant)
+  +swav             + real SwAV warm-up instead
+  +swav+bilstm      + BiLSTM bag model over the +swav CNN's image features
+  +swav+attention   gated-attention bag head instead of the BiLSTM
+  kfold             + K-fold: a CNN per fold, test averaged over folds, thresholds tuned
+                      on the out-of-fold predictions of every training bag (CNN mean-pool)
+  kfold+bilstm      the same with a BiLSTM per fold
+  kfold+attention   the same with an attention head per fold
+
+Every row tunes per-label thresholds on its validation bags (or out-of-fold bags) and is
+scored on the generator's hidden test labels, which no row sees. The dataset is the same
+for all seeds (`--data-seed`); a seed changes the split, initialisation, data order and
+augmentation. `seconds` is the wall time to produce that row from the cached images,
+counting the stages it shares with earlier rows. Results: <out>/results.csv (one line per
+seed and row) and a markdown table with mean ± standard deviation over seeds.
+"""
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from utils.augment import EvalTransform
+from utils.cache import build_cache
+from utils.data import read_competition
+from utils.engine import choose_device, load_best, save_atomic
+from utils.features import dump_features
+from utils.folds import assemble_out_of_fold
+from utils.loaders import image_table, mean_per_bag
+from utils.metrics import evaluate
+from utils.models import build_backbone
+from utils.pipeline import parse_value
+from utils.profiles import profile_parameters
+from utils.rundir import save_array
+from utils.splits import grouped_folds, train_valid_split
+from utils.synthetic import generate, hidden_test_targets
+from utils.thresholds import apply_thresholds, tune_thresholds
+from utils.train import BagSettings, CNNSettings, WarmupSettings, fit_bag_model, fit_image_model, predict_bags, warm_up
+
+ROWS = ["resnet18", "regnety", "+loss", "+agree", "+swav", "+swav+bilstm", "+swav+attention",
+        "kfold", "kfold+bilstm", "kfold+attention"]
+PLAIN = {"gamma_start": 0.0, "gamma_end": 0.0, "use_weights": False, "use_tempering": False}
+METRICS = ["auc", "auc_samples", "auc_within_stage", "macro_f1", "sample_f1"]
+
+
+class Seed:
+    """One seed's runs; stages are computed once and shared by the rows that build on them."""
+
+    def __init__(self, comp, cache, params, device, work, n_folds):
+        self.comp, self.cache, self.params, self.device, self.work = comp, cache, params, device, work
+        seed = params["seed"]
+        genes = [b.gene for b in comp.train]
+        train_idx, valid_idx = train_valid_split(genes, comp.targets(), params["valid_fraction"], seed)
+        self.train = [comp.train[i] for i in train_idx]
+        self.valid = [comp.train[i] for i in valid_idx]
+        self.folds = grouped_folds(genes, comp.targets(), n_folds, seed)
+        self.n_folds = n_folds
+        self.transform = EvalTransform(resize_hw=tuple(params["resize_hw"]), out_hw=tuple(params["out_hw"]),
+                                       grayscale=params["in_chans"] == 1)
+        self.seconds = {}
+
+    def timed(self, name, fn):
+        t0 = time.time()
+        out = fn()
+        self.seconds[name] = time.time() - t0
+        return out
+
+    def warmup(self, method):
+        s = WarmupSettings.pick({**self.params, "warmup_method": method})
+        folder = self.work / f"warmup-{method}"
+        model, _ = warm_up(self.cache, self.comp.train + self.comp.test, s, self.device, folder)
+        path = folder / "backbone.pt"
+        save_atomic(model.state_dict(), path)
+        return path
+
+    def cnn(self, name, train, valid, init=None, **changes):
+        """Train a CNN; returns (image probabilities, image features) of every cached image."""
+        s = dataclasses.replace(CNNSettings.pick(self.params), **changes)
+        folder = self.work / name
+        model, _ = fit_image_model(self.cache, train, valid, s, self.device, folder / "cnn", init_state=init)
+        load_best(model, folder / "cnn")
+        probs = dump_features(model, self.cache.array, self.transform, folder / "features.npy", self.device,
+                              tta_flip=self.params["tta_flip"])
+        return probs, np.load(folder / "features.npy")
+
+    def bag_probs(self, probs, bags):
+        rows, bag_of = image_table(bags, self.cache)
+        return mean_per_bag(probs[rows], bag_of, len(bags)) * np.stack([b.mask for b in bags])
+
+    def bag_head(self, name, head, features, train, valid, bags_out):
+        s = BagSettings.pick({**self.params, "bag_head": head})
+        model, _ = fit_bag_model(features, self.cache, train, valid, s, self.device, self.work / name / "bag")
+        load_best(model, self.work / name / "bag")
+        orders = s.n_orders if head == "bilstm" else 1
+        return [predict_bags(model, features, self.cache, bags, self.device, orders, s.seed) for bags in bags_out]
+
+
+def score(valid_bags, p_valid, test_bags, p_test, y_test):
+    """Thresholds tuned on the validation (or out-of-fold) bags, scores on the hidden test."""
+    y_valid = np.stack([b.target for b in valid_bags])
+    m_valid, m_test = np.stack([b.mask for b in valid_bags]), np.stack([b.mask for b in test_bags])
+    thresholds = tune_thresholds(y_valid, p_valid, mask=m_valid)
+    out = evaluate(y_test, p_test, apply_thresholds(p_test, thresholds, m_test), mask=m_test)
+    return {k: out[k] for k in METRICS}
+
+
+def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
+    r = Seed(comp, cache, params, device, work, n_folds)
+    test, train, valid = comp.test, r.train, r.valid
+    results, t = {}, r.seconds
+
+    def cnn_row(name, backbone, init=None, **changes):
+        probs, features = r.timed(name, lambda: r.cnn(name, train, valid, init, backbone=backbone, **changes))
+        results[name] = score(valid, r.bag_probs(probs, valid), test, r.bag_probs(probs, test), y_test)
+        return features
+
+    if "resnet18" in rows:
+        cnn_row("resnet18", "resnet18", **PLAIN)
+    if "regnety" in rows:
+        cnn_row("regnety", "regnety_002", **PLAIN)
+    if "+loss" in rows:
+        cnn_row("+loss", "regnety_002")
+    if "+agree" in rows:
+        init = r.timed("warmup-agree", lambda: r.warmup("agree"))
+        cnn_row("+agree", "regnety_002", init)
+        t["+agree"] += t["warmup-agree"]
+    swav = None
+    if any(row.startswith(("+swav", "kfold")) for row in rows):
+        swav = r.timed("warmup-swav", lambda: r.warmup("swav"))
+    if any(row.startswith("+swav") for row in rows):
+        features = cnn_row("+swav", "regnety_002", swav)
+        t["+swav"] += t["warmup-swav"]
+        for head in ["bilstm", "attention"]:
+            name = f"+swav+{head}"
+            if name in rows:
+                p_valid, p_test = r.timed(name, lambda: r.bag_head(name, head, features, train, valid, [valid, test]))
+                results[name] = score(valid, p_valid, test, p_test, y_test)
+                t[name] += t["+swav"]
+    if any(row.startswith("kfold") for row in rows):
+        heads = [h for h in ["bilstm", "attention"] if f"kfold+{h}" in rows]
+        position = {b.gene_stage: i for i, b in enumerate(comp.train)}
+        oof = {k: [] for k in ["kfold", *(f"kfold+{h}" for h in heads)]}
+        tests = {k: [] for k in oof}
+        fold_rows = []
+        t["kfold"] = t["warmup-swav"]
+        for h in heads:
+            t[f"kfold+{h}"] = t["kfold"]
+        for k in range(n_folds):
+            held = [b for b, f in zip(comp.train, r.folds) if f == k]
+            rest = [b for b, f in zip(comp.train, r.folds) if f != k]
+            fold_rows.append([position[b.gene_stage] for b in held])
+            probs, features = r.timed(f"fold{k}", lambda: r.cnn(f"fold{k}", rest, held, swav, backbone="regnety_002"))
+            oof["kfold"].append(r.bag_probs(probs, held))
+            tests["kfold"].append(r.bag_probs(probs, test))
+            for name in oof:
+                t[name] += t[f"fold{k}"]
+            for h in heads:
+                p_held, p_test = r.timed(f"fold{k}+{h}", lambda: r.bag_head(f"fold{k}+{h}", h, features, rest, held,
+                                                                              [held, test]))
+                oof[f"kfold+{h}"].append(p_held)
+                tests[f"kfold+{h}"].append(p_test)
+                t[f"kfold+{h}"] += t[f"fold{k}+{h}"]
+        for name in oof:
+            p_oof = assemble_out_of_fold(len(comp.train), fold_rows, oof[name])
+            p_test = np.mean(tests[name], axis=0)
+            save_array(work / f"{name}_oof.npy", p_oof)
+            results[name] = score(comp.train, p_oof, test, p_test, y_test)
+    return [{"row": name, "seed": params["seed"], **results[name], "seconds": t[name]}
+            for name in rows if name in results]
+
+
+def table(results: pd.DataFrame) -> str:
+    cols = METRICS + ["seconds"]
+    grouped = results.groupby("row", sort=False)[cols]
+    mean, sd = grouped.mean(), grouped.std(ddof=1).fillna(0)
+    lines = ["| row | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for row in mean.index:
+        cells = [f"{mean.loc[row, c]:.3f} ± {sd.loc[row, c]:.3f}" if c != "seconds"
+                 else f"{mean.loc[row, c]:.0f}" for c in cols]
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="demo")
+    parser.add_argument("--bags", type=int, default=500, help="bags in the generated dataset (half are test)")
+    parser.add_argument("--data-seed", type=int, default=2026)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--rows", nargs="+", default=ROWS, choices=ROWS)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", default="runs/ablation")
+    parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="override a profile parameter, e.g. -p cnn_epochs 20")
+    args = parser.parse_args(argv)
+    out = Path(args.out).resolve()
+    device = choose_device(args.device)
+    data = out / f"data-{args.bags}-{args.data_seed}"
+    t0 = time.time()
+    if not data.exists():
+        generate(data, n_bags=args.bags, seed=args.data_seed)
+    comp = read_competition(data)
+    cache = build_cache(comp, out / "work", mode="L")
+    y_test = hidden_test_targets(data, [b.gene_stage for b in comp.test])
+    print(f"data: {len(comp.train)} train / {len(comp.test)} test bags, {len(cache.array)} images "
+          f"({time.time() - t0:.0f}s); profile {args.profile}; device {device}", flush=True)
+    overrides = {k: parse_value(v) for k, v in args.p}
+    rows = []
+    for seed in args.seeds:
+        params = {**profile_parameters(args.profile), **overrides, "seed": seed}
+        work = out / "work" / f"seed{seed}"
+        t1 = time.time()
+        rows += run_seed(comp, cache, params, device, work, args.folds, args.rows, y_test)
+        pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
+        print(f"seed {seed} done in {time.time() - t1:.0f}s", flush=True)
+        print(pd.DataFrame(rows).query("seed == @seed").round(3).to_string(index=False), flush=True)
+    results = pd.DataFrame(rows)
+    print(f"\n{args.profile} profile, {len(comp.train)} train / {len(comp.test)} test bags, seeds {args.seeds}, "
+          f"{args.folds} folds, overrides {overrides}; total {time.time() - t0:.0f}s\n")
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
