@@ -193,7 +193,7 @@ def fit_image_model(cache, train, valid, s: CNNSettings, device, checkpoint_dir,
 @dataclass
 class BagSettings(_Settings):
     seed: int = 0
-    bag_head: str = "bilstm"            # "bilstm", "attention" or "mean"
+    bag_head: str = "attention"         # "attention", "bilstm" (the paper) or "mean"
     lstm_hidden: int = 128
     lstm_dropout: float = 0.3
     lstm_epochs: int = 40
