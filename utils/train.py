@@ -31,6 +31,19 @@ class _Settings:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in names})
 
+
+@dataclass
+class ImageSettings(_Settings):
+    """What the warm-up and the CNN share: the backbone, the image size, the augmentation."""
+    seed: int = 0
+    backbone: str = "regnety_002"
+    in_chans: int = 1
+    resize_hw: list = field(default_factory=lambda: [42, 124])
+    out_hw: list = field(default_factory=lambda: [40, 120])
+    hflip: float = 0.0
+    vflip: float = 0.0
+    max_rotation: float = 0.0
+
     def augment(self, blur_p: float = 0.0) -> BatchAugment:
         return BatchAugment(resize_hw=tuple(self.resize_hw), out_hw=tuple(self.out_hw),
                             hflip=self.hflip, vflip=self.vflip, max_rotation=self.max_rotation,
@@ -38,19 +51,11 @@ class _Settings:
 
 
 @dataclass
-class WarmupSettings(_Settings):
-    seed: int = 0
-    backbone: str = "regnety_002"
-    in_chans: int = 1
-    resize_hw: list = field(default_factory=lambda: [42, 124])
-    out_hw: list = field(default_factory=lambda: [40, 120])
+class WarmupSettings(ImageSettings):
     warmup_method: str = "swav"         # "swav", "agree" or "none"
     warmup_epochs: int = 1
     warmup_batch_size: int = 32
     warmup_lr: float = 0.0375
-    hflip: float = 0.0
-    vflip: float = 0.0
-    max_rotation: float = 0.0
     swav_prototypes: int = 100
     swav_temperature: float = 0.1
     pair_within_bag: bool = True
@@ -98,12 +103,7 @@ def warm_up(cache, bags, s: WarmupSettings, device, checkpoint_dir, inputs: dict
 
 
 @dataclass
-class CNNSettings(_Settings):
-    seed: int = 0
-    backbone: str = "regnety_002"
-    in_chans: int = 1
-    resize_hw: list = field(default_factory=lambda: [42, 124])
-    out_hw: list = field(default_factory=lambda: [40, 120])
+class CNNSettings(ImageSettings):
     cnn_epochs: int = 30
     cnn_batch_size: int = 32
     cnn_lr: float = 5e-3
@@ -118,9 +118,6 @@ class CNNSettings(_Settings):
     temper_half_period: int = 6
     temper_freeze: int = 25
     max_pos_weight: float = 30.0
-    hflip: float = 0.0
-    vflip: float = 0.0
-    max_rotation: float = 0.0
     select_metric: str = "score"
 
 
