@@ -38,7 +38,7 @@ from utils.data import read_competition
 from utils.engine import choose_device, load_best, save_atomic
 from utils.features import dump_features
 from utils.folds import assemble_out_of_fold
-from utils.loaders import image_table, mean_per_bag
+from utils.loaders import stage_masked_bag_means
 from utils.metrics import evaluate
 from utils.models import build_backbone
 from utils.pipeline import parse_value
@@ -95,10 +95,6 @@ class Seed:
                               tta_flip=self.params["tta_flip"])
         return probs, np.load(folder / "features.npy")
 
-    def bag_probs(self, probs, bags):
-        rows, bag_of = image_table(bags, self.cache)
-        return mean_per_bag(probs[rows], bag_of, len(bags)) * np.stack([b.mask for b in bags])
-
     def bag_head(self, name, head, features, train, valid, bags_out):
         s = BagSettings.pick({**self.params, "bag_head": head})
         model, _ = fit_bag_model(features, self.cache, train, valid, s, self.device, self.work / name / "bag")
@@ -123,7 +119,8 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
 
     def cnn_row(name, backbone, init=None, **changes):
         probs, features = r.timed(name, lambda: r.cnn(name, train, valid, init, backbone=backbone, **changes))
-        results[name] = score(valid, r.bag_probs(probs, valid), test, r.bag_probs(probs, test), y_test)
+        p_valid, p_test = (stage_masked_bag_means(probs, cache, bags) for bags in (valid, test))
+        results[name] = score(valid, p_valid, test, p_test, y_test)
         return features
 
     if "resnet18" in rows:
@@ -162,8 +159,8 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
             rest = [b for b, f in zip(comp.train, r.folds) if f != k]
             fold_rows.append([position[b.gene_stage] for b in held])
             probs, features = r.timed(f"fold{k}", lambda: r.cnn(f"fold{k}", rest, held, swav, backbone="regnety_002"))
-            oof["kfold"].append(r.bag_probs(probs, held))
-            tests["kfold"].append(r.bag_probs(probs, test))
+            oof["kfold"].append(stage_masked_bag_means(probs, cache, held))
+            tests["kfold"].append(stage_masked_bag_means(probs, cache, test))
             for name in oof:
                 t[name] += t[f"fold{k}"]
             for h in heads:

@@ -25,6 +25,13 @@ def mean_per_bag(values: np.ndarray, bag_of: np.ndarray, n_bags: int) -> np.ndar
     return sums / np.maximum(np.bincount(bag_of, minlength=n_bags), 1)[:, None]
 
 
+def stage_masked_bag_means(image_values: np.ndarray, cache, bags) -> np.ndarray:
+    """Per-image values indexed by cache row (the CNN's probabilities, say) averaged over
+    each bag's images, and zeroed where the bag's stage cannot carry the label."""
+    rows, bag_of = image_table(bags, cache)
+    return mean_per_bag(image_values[rows], bag_of, len(bags)) * np.stack([b.mask for b in bags])
+
+
 def _order(n: int, shuffle: bool, generator: torch.Generator | None) -> np.ndarray:
     return torch.randperm(n, generator=generator).numpy() if shuffle else np.arange(n)
 
