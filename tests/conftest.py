@@ -1,7 +1,11 @@
+import csv
 import shutil
+from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
+from utils.data import parse_images
 from utils.synthetic import generate
 
 
@@ -15,3 +19,55 @@ def demo_dir(tmp_path_factory):
 def data_copy(demo_dir, tmp_path):
     """A private copy a test may break."""
     return shutil.copytree(demo_dir, tmp_path / "copy")
+
+
+def slice_by_genes(src, out, train_sizes=(5, 5, 4), test_sizes=(4, 3)) -> Path:
+    """A competition folder of a few whole genes taken from a generated one, as a user slices
+    the download: one gene with `n` bags (all its stages) per entry of train_sizes and
+    test_sizes, images copied, hidden test labels kept for 07's local scores."""
+    src, out = Path(src), Path(out)
+    rows = {}  # gene_stage -> (labels, imgs, image folder)
+    with open(src / "train/train.csv") as f:
+        rows.update({r["gene_stage"]: (r["labels"], r["imgs"], "train/train") for r in csv.DictReader(f)})
+    with open(src / "test/test_without_label.csv") as f:
+        test_imgs = {r["gene_stage"]: r["imgs"] for r in csv.DictReader(f)}
+    with open(src / "solution/test_labels.csv") as f:
+        rows.update({r["gene_stage"]: (r["labels"], test_imgs[r["gene_stage"]], "test/test")
+                     for r in csv.DictReader(f)})
+    by_gene = defaultdict(list)
+    for gene_stage in sorted(rows):
+        by_gene[gene_stage.rsplit("_s", 1)[0]].append(gene_stage)
+    free = sorted(by_gene)
+    picked = []
+    for size in (*train_sizes, *test_sizes):
+        gene = next(g for g in free if len(by_gene[g]) == size)
+        free.remove(gene)
+        picked.append(gene)
+    for sub in ("train/train", "test/test", "solution"):
+        (out / sub).mkdir(parents=True)
+    with open(out / "train/train.csv", "w", newline="") as tr, \
+            open(out / "test/test_without_label.csv", "w", newline="") as te, \
+            open(out / "solution/test_labels.csv", "w", newline="") as so:
+        tr, te, so = csv.writer(tr), csv.writer(te), csv.writer(so)
+        tr.writerow(["gene_stage", "labels", "imgs"])
+        te.writerow(["gene_stage", "imgs"])
+        so.writerow(["gene_stage", "labels"])
+        for i, gene in enumerate(picked):
+            for gene_stage in by_gene[gene]:
+                labels, imgs, folder = rows[gene_stage]
+                split = "train/train" if i < len(train_sizes) else "test/test"
+                for name in parse_images(imgs):
+                    shutil.copy(src / folder / name, out / split / name)
+                if split == "train/train":
+                    tr.writerow([gene_stage, labels, imgs])
+                else:
+                    te.writerow([gene_stage, imgs])
+                    so.writerow([gene_stage, labels])
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_dir(tmp_path_factory):
+    """21 bags of 5 genes, 3 of them (14 bags) in train: a user's slice of the download."""
+    src = generate(tmp_path_factory.mktemp("data") / "source", n_bags=300, seed=0, workers=2)
+    return slice_by_genes(src, tmp_path_factory.mktemp("data") / "small")

@@ -39,31 +39,40 @@ def test_blur_and_flip():
 
 
 def _run(tmp, epochs, stop_after=None):
+    """A tiny deterministic fit; returns (model, history, number of training steps it ran)."""
     g = seed_everything(0)
     model = nn.Linear(4, 1)
     opt = torch.optim.Adam(model.parameters(), lr=0.1)
     x, y = torch.randn(32, 4, generator=torch.Generator().manual_seed(9)), torch.randn(32, 1)
+    steps = []
 
     def batches(epoch):
         order = torch.randperm(32, generator=g)
         return [order[i:i + 8] for i in range(0, 32, 8)]
 
     def step(m, idx, epoch):
+        steps.append(epoch)
         return ((m(x[idx]) - y[idx]) ** 2).mean()
 
     hist = fit(model, opt, batches, step, epochs, tmp, lr_schedule=lambda e: 0.1 / (1 + e),
                evaluate=lambda m: {"neg_mse": -((m(x) - y) ** 2).mean().item()}, select="neg_mse",
                generator=g, progress=False, stop_after=stop_after)
-    return model, hist
+    return model, hist, steps
 
 
-def test_fit_resumes_exactly_after_an_interruption(tmp_path):
-    full, hist = _run(tmp_path / "a", 4)
-    _run(tmp_path / "b", 4, stop_after=2)  # "killed" after two epochs
-    resumed, hist_b = _run(tmp_path / "b", 4)
+def test_fit_resumes_exactly_after_an_interruption(tmp_path, capsys):
+    full, hist, _ = _run(tmp_path / "a", 4)
+    _, _, first = _run(tmp_path / "b", 4, stop_after=2)  # "killed" after two epochs
+    assert first == [0] * 4 + [1] * 4
+    capsys.readouterr()
+    resumed, hist_b, rest = _run(tmp_path / "b", 4)
+    assert f"resuming from {tmp_path / 'b' / 'last.pt'} after epoch 1" in capsys.readouterr().out
+    assert rest == [2] * 4 + [3] * 4  # only the epochs the interruption left, 4 batches each
     assert torch.equal(full.weight, resumed.weight)
-    assert len(hist_b) == 4 and np.allclose(hist.train_loss, hist_b.train_loss)
+    assert hist_b.epoch.tolist() == [0, 1, 2, 3] and np.allclose(hist.train_loss, hist_b.train_loss)
     assert (tmp_path / "a" / "best.pt").exists()
+    _, _, none_left = _run(tmp_path / "b", 4)  # a finished run resumes to nothing
+    assert none_left == []
 
 
 def test_affine_grid_matches_torch():
@@ -78,12 +87,24 @@ def test_fit_does_not_resume_a_checkpoint_made_with_other_settings(tmp_path, cap
     model = nn.Linear(2, 1)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     x = torch.ones(4, 2)
-    step = lambda m, b, e: (m(x) ** 2).mean()  # noqa: E731
+    ran = []
+
+    def step(m, b, e):
+        ran.append(e)
+        return (m(x) ** 2).mean()
+
     fit(model, opt, lambda e: [0], step, 2, tmp_path, progress=False, key=run_key(lr=0.1))
+    capsys.readouterr()
+    ran.clear()
     hist = fit(model, opt, lambda e: [0], step, 3, tmp_path, progress=False, key=run_key(lr=0.1))
-    assert len(hist) == 3  # resumed: one more epoch
+    out = capsys.readouterr().out
+    assert ran == [2] and "resuming from" in out and "afresh" not in out  # same key: one more epoch
+    assert len(hist) == 3
+    ran.clear()
     hist = fit(model, opt, lambda e: [0], step, 3, tmp_path, progress=False, key=run_key(lr=0.2))
-    assert "training afresh" in capsys.readouterr().out and list(hist.epoch) == [0, 1, 2]
+    out = capsys.readouterr().out
+    assert ran == [0, 1, 2] and "training afresh" in out and "resuming" not in out
+    assert list(hist.epoch) == [0, 1, 2]
 
 
 def test_colour_batches_keep_three_channels_or_become_grey():

@@ -94,7 +94,7 @@ def test_killed_run_resumed_with_from_gives_the_same_result(demo_run):
     root, work, result = demo_run
     resumed = root / "killed"
     resumed.mkdir()
-    for name in ["data.json", "split.csv", "cache", "warmup", "run.json"]:
+    for name in ["data.json", "split.csv", "cache", "warmup"]:
         src = work / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, resumed / name)
     cmd = [sys.executable, "-m", "utils.pipeline", "--profile", "demo", "--data", str(work / "data"),
@@ -111,17 +111,23 @@ def test_killed_run_resumed_with_from_gives_the_same_result(demo_run):
     out = run_chain("demo", data_dir=work / "data", work_dir=resumed, start="03",
                     submission_dir=root / "subs", quiet=True)
     assert _bytes(out) == _bytes(result)
+    # It resumed (a rerun from scratch gives the same bytes on a CPU too): the executed
+    # notebook says after which epoch, and the history holds each epoch once.
+    executed = (resumed / "executed/03_cnn_tempering-fold0.ipynb").read_text()
+    assert f"resuming from {resumed / 'fold0/cnn/last.pt'} after epoch {state_epoch}" in executed
+    history = __import__("pandas").read_csv(resumed / "fold0/cnn/history.csv")
+    assert history.epoch.tolist() == list(range(30)) and "training afresh" not in executed
 
 
 def test_a_failing_notebook_stops_the_chain_naming_its_executed_copy(tmp_path):
     with pytest.raises(ChainFailed) as err:
         run_chain("demo", work_dir=tmp_path / "empty", start="04", quiet=True)
     message = str(err.value)
-    # the demo profile runs 3 folds: the first fold's copy is named, and the resume command keeps --folds
+    # the demo profile runs 3 folds: the first fold's copy is named, and the resume command is the run's
     assert "04_feature_dump-fold0 failed" in message and "FileNotFoundError" in message
     assert "fold0 lacks cnn/best.pt (from 03_cnn_tempering)" in message
     assert str(tmp_path / "empty" / "executed" / "04_feature_dump-fold0.ipynb") in message
-    assert "--folds 3 --from 04" in message
+    assert f"resume: python -m utils.pipeline --profile demo --work {tmp_path / 'empty'} --from 04" in message
 
 
 def test_explain_notebook_saves_its_figures(demo_run):

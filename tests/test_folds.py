@@ -34,7 +34,7 @@ def kfold_work(demo_dir, tmp_path):
     """A work folder as 00_demo_data leaves it with n_folds=3."""
     comp = read_competition(demo_dir, check_images=False)
     genes = np.array([b.gene for b in comp.train])
-    table = split_table([b.gene_stage for b in comp.train], genes, comp.targets(), 0.2, n_folds=3, seed=0)
+    table, _ = split_table([b.gene_stage for b in comp.train], genes, comp.targets(), 0.2, n_folds=3, seed=0)
     table.to_csv(tmp_path / "split.csv", index=False)
     write_json(tmp_path / "data.json", {"data_dir": str(demo_dir)})
     return tmp_path, comp
@@ -89,7 +89,7 @@ def test_load_run_fold_needs_cv_folds(kfold_work):
     work, comp = kfold_work
     with pytest.raises(ValueError, match="out of range"):
         load_run(work, fold=3)
-    table = split_table([b.gene_stage for b in comp.train], [b.gene for b in comp.train], comp.targets(), 0.2)
+    table, _ = split_table([b.gene_stage for b in comp.train], [b.gene for b in comp.train], comp.targets(), 0.2)
     table.to_csv(work / "split.csv", index=False)
     with pytest.raises(ValueError, match="no cv_fold column"):
         load_run(work, fold=0)

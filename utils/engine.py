@@ -115,7 +115,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
         optimizer.load_state_dict(state["optimizer"])
         _set_rng_state(state["rng"], generator)
         history, start, best = state["history"], state["epoch"] + 1, state["best"]
-        if progress and start < epochs:
+        if start < epochs:
             print(f"resuming from {last} after epoch {start - 1}")
     done = 0
     for epoch in range(start, epochs):

@@ -7,8 +7,11 @@
 
 Each notebook gets data_dir, work_dir, profile, seed, device, the profile's values and
 the -p overrides it declares in its `parameters` cell; executed copies are saved under
-<work>/executed/. `--extras` adds 08_explain (or start there: `--from 08`). The chain stops at the first failing notebook, naming its executed
-copy and the error; `--from NN` resumes there. With `--folds K` (K >= 2), 00 assigns
+<work>/executed/. `--extras` adds 08_explain (or start there: `--from 08`). The chain stops
+at the first failing notebook, naming its executed copy, the error and the command that
+resumes the same run. <work>/run.json remembers the run's arguments: `--work W --from NN`
+resumes it as it was, and a conflicting argument is refused unless `--force` (see
+utils.runspec). With `--folds K` (K >= 2), 00 assigns
 gene-grouped folds, 03..05 run once per fold (executed copies NN_name-fold<k>.ipynb,
 artifacts under <work>/fold<k>/), and 06 tunes thresholds on the out-of-fold predictions
 of every training bag and averages the K models' test predictions.
@@ -24,6 +27,8 @@ from pathlib import Path
 
 from .profiles import profile_parameters
 from .rundir import read_json, require, write_json
+from .runspec import (RunConflict, check_resume, command_line, effective, merge_run, record_step,
+                      stored_run, write_run)
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = REPO / "notebooks"
@@ -71,64 +76,106 @@ def steps(chain, n_folds: int) -> list[tuple[str, int | None, list[str]]]:
     return out
 
 
-def run_chain(profile: str = "demo", data_dir=None, work_dir=None, seed: int | None = None,
-              device: str = "cpu", start: str = "00", overrides: dict | None = None,
+def span(todo, start: str, stop: str | None) -> tuple[int, int]:
+    """Indices of the first and last step to run: from the first notebook named `start`
+    to the last one named `stop` (all folds of a per-fold notebook)."""
+    first = next(i for i, (n, _, _) in enumerate(todo) if n.startswith(start))
+    last = max((i for i, (n, _, _) in enumerate(todo) if stop and n.startswith(stop)), default=len(todo) - 1)
+    return first, last
+
+
+def step_label(name: str, fold: int | None) -> str:
+    return name if fold is None or name not in PER_FOLD else f"{name}-fold{fold}"
+
+
+def folds_in_split(work_dir: Path, asked: int) -> int:
+    """The folds 00 actually wrote (fewer than asked where the data has fewer genes)."""
+    from .folds import n_folds_of
+
+    if asked < 2 or not (work_dir / "split.csv").exists():
+        return asked
+    return n_folds_of(work_dir)
+
+
+def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: int | None = None,
+              device: str | None = None, start: str = "00", overrides: dict | None = None,
               submission_dir=None, stop: str | None = None, quiet: bool = False,
-              extras: bool = False, folds: int | None = None) -> dict:
+              extras: bool = False, folds: int | None = None, force: bool = False) -> dict:
     """Execute the chain (or its part from `start` to `stop`); returns submission.json's content.
 
-    `folds` (>= 2) runs the K-fold mode; None keeps the profile's n_folds."""
+    Arguments left as None take the work folder's run (run.json) or else the defaults (demo
+    profile, the profile's seed and folds, the CPU). `folds` (>= 2) runs the K-fold mode."""
     import papermill as pm
 
-    params = profile_parameters(profile)
-    if seed is not None:
-        params["seed"] = seed
-    params.update(overrides or {})
-    if folds is not None:
-        params["n_folds"] = folds
-    n_folds = int(params.get("n_folds") or 0)
-    if n_folds == 1:
-        raise ValueError("--folds needs K >= 2 (or 0 for the single validation split)")
-    work_dir = Path(work_dir or REPO / "runs" / f"{profile}-seed{params['seed']}").resolve()
-    build_demo = data_dir is None
-    data_dir = Path(data_dir).resolve() if data_dir else work_dir / "data"
-    params.update(data_dir=str(data_dir), work_dir=str(work_dir), device=device,
-                  build_demo_data=build_demo,
-                  submission_dir=str(Path(submission_dir or REPO / "submissions").resolve()))
-    work_dir.mkdir(parents=True, exist_ok=True)
-    write_json(work_dir / "run.json", {"profile": profile, "parameters": params,
-                                        "overrides": overrides or {}, "command": sys.argv})
+    overrides = dict(overrides or {})
+    given = {"profile": profile, "data": str(Path(data_dir).resolve()) if data_dir else None,
+             "seed": seed, "device": device, "folds": folds,
+             "submissions": str(Path(submission_dir).resolve()) if submission_dir else None}
+    if work_dir is None:
+        name = profile or "demo"
+        work_dir = REPO / "runs" / f"{name}-seed{profile_parameters(name)['seed'] if seed is None else seed}"
+    work_dir = Path(work_dir).resolve()
     chain = CHAIN + (EXTRAS if extras or any(n.startswith(start) for n, _ in EXTRAS) else [])
     names = [n for n, _ in chain]
     if not any(n.startswith(start) for n in names):
         raise SystemExit(f"--from {start}: no notebook starts with that; have {names}")
+    already_ran = {}  # parameter -> the first notebook before `start` that used it
+    for name in reversed(names[:next(i for i, n in enumerate(names) if n.startswith(start))]):
+        already_ran.update({p: name for p in declared_parameters(NOTEBOOK_DIR / f"{name}.ipynb")})
+    args, overrides, notes = merge_run(stored_run(work_dir), given, overrides, work_dir, REPO,
+                                       already_ran, force)
+    run = effective(args, overrides, work_dir, REPO)
+    params = {**profile_parameters(run["profile"]), **overrides, "seed": run["seed"], "n_folds": run["folds"]}
+    if run["folds"] == 1:
+        raise ValueError("--folds needs K >= 2 (or 0 for the single validation split)")
+    params.update(data_dir=run["data"], work_dir=str(work_dir), device=run["device"],
+                  build_demo_data=args.get("data") is None, submission_dir=run["submissions"])
+    work_dir.mkdir(parents=True, exist_ok=True)
+    write_run(work_dir, args, overrides, params)
+    say = (lambda text: None) if quiet else (lambda text: print(text, flush=True))
+    for note in notes:
+        say(note)
+
+    n_folds = run["folds"] if names[0].startswith(start) else folds_in_split(work_dir, run["folds"])
     todo = steps(chain, n_folds)
-    first = next(i for i, (n, _, _) in enumerate(todo) if n.startswith(start))
-    last = max((i for i, (n, _, _) in enumerate(todo) if stop and n.startswith(stop)), default=len(todo) - 1)
+    first, last = span(todo, start, stop)
+    done = [(step_label(n, f), n) for n, f, _ in todo[:first]]
+    problems = check_resume(work_dir, done, Path(run["data"]))
+    if problems and not force:
+        raise StaleRun(f"{work_dir}: cannot resume at {start}:\n  " + "\n  ".join(problems))
+    for problem in problems:
+        say(f"--force: {problem}")
+    resume = command_line(args, overrides, work_dir)
     timings = {}
-    for name, fold, artifacts in todo[first:last + 1]:
-        label = name if fold is None or name not in PER_FOLD else f"{name}-fold{fold}"
+    i = first
+    while i <= last:
+        name, fold, artifacts = todo[i]
+        label = step_label(name, fold)
         source = NOTEBOOK_DIR / f"{name}.ipynb"
         target = work_dir / "executed" / f"{label}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         wanted = declared_parameters(source)
-        given = {k: v for k, v in {**params, "fold": fold}.items() if k in wanted}
-        if not quiet:
-            print(f"[{time.strftime('%H:%M:%S')}] {label} ...", flush=True)
+        passed = {k: v for k, v in {**params, "n_folds": n_folds, "fold": fold}.items() if k in wanted}
+        say(f"[{time.strftime('%H:%M:%S')}] {label} ...")
         t0 = time.time()
         try:
-            pm.execute_notebook(str(source), str(target), parameters=given, cwd=str(NOTEBOOK_DIR),
+            pm.execute_notebook(str(source), str(target), parameters=passed, cwd=str(NOTEBOOK_DIR),
                                 kernel_name="python3", progress_bar=False, log_output=False)
         except pm.PapermillExecutionError as e:
-            folds_arg = f" --folds {n_folds}" if n_folds >= 2 else ""
             raise ChainFailed(f"{label} failed: {e.ename}: {e.evalue}\n"
                               f"  executed copy: {target}\n"
-                              f"  fix it, then resume: python -m utils.pipeline --profile {profile} "
-                              f"--work {work_dir}{folds_arg} --from {name[:2]}") from None
+                              f"  fix it, then resume: {resume} --from {name[:2]}") from None
         timings[label] = round(time.time() - t0, 1)
         require(work_dir, *artifacts)
-        if not quiet:
-            print(f"    done in {timings[label]:.0f}s", flush=True)
+        record_step(work_dir, label, artifacts)
+        say(f"    done in {timings[label]:.0f}s")
+        if name == "00_demo_data":  # the data may hold fewer genes than the split or folds need
+            for note in read_json(work_dir / "data.json").get("split", {}).get("notes", []):
+                say(f"    note: {note}")
+            n_folds = folds_in_split(work_dir, run["folds"])
+            todo = steps(chain, n_folds)
+            last = span(todo, start, stop)[1]
+        i += 1
     timing_file = work_dir / "timings.json"
     old = read_json(timing_file) if timing_file.exists() else {}
     write_json(timing_file, {**old, **timings})
@@ -139,14 +186,18 @@ class ChainFailed(RuntimeError):
     pass
 
 
-def main(argv=None) -> int:
+class StaleRun(RuntimeError):
+    """Resuming would mix artifacts of changed inputs with older ones."""
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m utils.pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default="demo", help="demo | cpu | paper")
+    parser.add_argument("--profile", default=None, help="demo | cpu | paper (default: demo)")
     parser.add_argument("--data", default=None, help="competition folder (default: build demo data)")
     parser.add_argument("--work", default=None, help="work folder (default: runs/<profile>-seed<N>)")
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--device", default="cpu", help="cpu | cuda | auto")
+    parser.add_argument("--seed", type=int, default=None, help="default: the profile's (0)")
+    parser.add_argument("--device", default=None, help="cpu | cuda | auto (default: cpu)")
     parser.add_argument("--from", dest="start", default="00", help="resume at notebook NN")
     parser.add_argument("--to", dest="stop", default=None, help="stop after notebook NN")
     parser.add_argument("--submissions", default=None, help="folder for submission runs")
@@ -154,15 +205,22 @@ def main(argv=None) -> int:
     parser.add_argument("--folds", type=int, default=None, metavar="K",
                         help="K-fold mode (K >= 2): per-fold CNN and bag model, out-of-fold "
                              "thresholds, test averaged over folds; 0: one validation split")
+    parser.add_argument("--force", action="store_true",
+                        help="go on although the arguments differ from the work folder's run "
+                             "or its artifacts are stale")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="override a notebook parameter for the whole chain")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     overrides = {k: parse_value(v) for k, v in args.p}
     try:
         result = run_chain(args.profile, args.data, args.work, args.seed, args.device,
                            args.start, overrides, args.submissions, args.stop, extras=args.extras,
-                           folds=args.folds)
-    except ChainFailed as e:
+                           folds=args.folds, force=args.force)
+    except (ChainFailed, RunConflict, StaleRun) as e:
         print(f"\nFAILED: {e}", file=sys.stderr)
         return 1
     if result:

@@ -1,0 +1,142 @@
+"""A work folder holds one run: run.json, conflicting arguments, stale artifacts (no notebook runs)."""
+import os
+import shlex
+from pathlib import Path
+
+import pytest
+
+from utils.data import fingerprint
+from utils.pipeline import REPO, build_parser, parse_value, run_chain
+from utils.rundir import read_json, write_json
+from utils.runspec import (RunConflict, check_resume, command_line, merge_run, record_step,
+                           stored_run, write_run)
+
+
+def _record(work, args, overrides=None):
+    write_run(work, args, overrides or {}, {"profile": args.get("profile", "demo")})
+
+
+def test_a_conflicting_seed_on_resume_is_refused_naming_both_values(tmp_path):
+    work = tmp_path / "w"
+    _record(work, {"profile": "demo", "data": str(tmp_path / "data"), "seed": 3})
+    with pytest.raises(RunConflict) as err:
+        run_chain(work_dir=work, seed=4, start="03", quiet=True)
+    message = str(err.value)
+    assert "--seed: this run used 3, you gave 4" in message
+    assert f"--seed 3 --work {work}" in message  # and how to resume the run as it was
+    assert not (work / "executed").exists()      # refused before anything ran
+    assert read_json(work / "run.json")["args"]["seed"] == 3
+
+
+@pytest.mark.parametrize("given, conflict", [
+    ({"data": "other"}, "--data: this run used"),
+    ({"profile": "cpu"}, "--profile: this run used demo, you gave cpu"),
+    ({"device": "cuda"}, "--device: this run used cpu, you gave cuda"),
+    ({"folds": 5}, "--folds: this run used 3, you gave 5"),
+])
+def test_every_run_argument_is_checked(tmp_path, given, conflict):
+    work = tmp_path / "w"
+    stored = {"args": {"profile": "demo", "data": str(tmp_path / "data")}, "overrides": {}}
+    if "data" in given:
+        given = {"data": str(tmp_path / given["data"])}
+    with pytest.raises(RunConflict, match=conflict):
+        merge_run(stored, given, {}, work, REPO, {})
+
+
+def test_left_out_and_default_values_are_the_same_run(tmp_path):
+    work = tmp_path / "w"
+    stored = {"args": {"profile": "demo", "data": None, "seed": None}, "overrides": {}}
+    args, _, notes = merge_run(stored, {"seed": 0, "device": "cpu", "folds": 3,
+                                        "data": str(work / "data")}, {}, work, REPO, {})
+    assert notes == [] and args["seed"] == 0
+
+
+def test_overrides_may_change_only_for_notebooks_that_rerun(tmp_path):
+    work = tmp_path / "w"
+    stored = {"args": {"profile": "demo"}, "overrides": {"cnn_epochs": 6}}
+    ran = {"cnn_epochs": "03_cnn_tempering", "seed": "00_demo_data"}
+    # 05's head is free to change when resuming at 05; the stored override is kept.
+    args, overrides, _ = merge_run(stored, {}, {"bag_head": "mean"}, work, REPO, ran)
+    assert overrides == {"cnn_epochs": 6, "bag_head": "mean"}
+    # The same value again is no conflict; another one for a notebook that already ran is.
+    merge_run(stored, {}, {"cnn_epochs": 6}, work, REPO, ran)
+    with pytest.raises(RunConflict, match=r"-p cnn_epochs: 03_cnn_tempering already ran with 6, you gave 8"):
+        merge_run(stored, {}, {"cnn_epochs": 8}, work, REPO, ran)
+    # --force goes on with the new value and says what it overrode.
+    _, overrides, notes = merge_run(stored, {}, {"cnn_epochs": 8}, work, REPO, ran, force=True)
+    assert overrides["cnn_epochs"] == 8 and "already ran with 6" in notes[0]
+
+
+def test_command_line_parses_back_to_the_same_run(tmp_path):
+    args = {"profile": "paper", "data": str(tmp_path / "my data"), "seed": 3, "device": "cuda",
+            "folds": 5, "submissions": str(tmp_path / "subs")}
+    overrides = {"bag_head": "mean", "cnn_epochs": 30, "cnn_lr": 0.001, "out_hw": [40, 120],
+                 "tta_flip": False, "run_name": "7", "note": "two words"}
+    text = command_line(args, overrides, tmp_path / "w")
+    assert text.startswith("python -m utils.pipeline ")
+    parsed = build_parser().parse_args(shlex.split(text)[3:])
+    assert {k: getattr(parsed, k) for k in ["profile", "data", "seed", "device", "folds", "submissions"]} == args
+    assert {k: parse_value(v) for k, v in parsed.p} == overrides
+    assert parsed.work == str(tmp_path / "w")
+
+
+def test_an_older_run_json_is_treated_as_a_new_run(tmp_path):
+    write_json(tmp_path / "run.json", {"profile": "demo", "parameters": {}, "overrides": {}})
+    assert stored_run(tmp_path) is None
+
+
+def _done_run(tmp_path):
+    """A work folder whose notebooks 00..02 finished in order, with their artifacts stamped."""
+    work = tmp_path / "w"
+    _record(work, {"profile": "demo"})
+    for label, artifact in [("00_demo_data", "split.csv"), ("01_eda", "eda.txt"), ("02_swav_warmup", "warmup.pt")]:
+        (work / artifact).write_text(label)
+        record_step(work, label, [artifact])
+    return work, [("00_demo_data", "00_demo_data"), ("01_eda", "01_eda"), ("02_swav_warmup", "02_swav_warmup")]
+
+
+def test_resume_accepts_artifacts_made_in_order(tmp_path):
+    work, done = _done_run(tmp_path)
+    assert check_resume(work, done, tmp_path / "data") == []
+
+
+def test_resume_refuses_after_an_earlier_notebook_reran(tmp_path):
+    work, done = _done_run(tmp_path)
+    (work / "split.csv").write_text("new split")
+    record_step(work, "00_demo_data", ["split.csv"])  # 00 reran after 01 and 02
+    problems = check_resume(work, done, tmp_path / "data")
+    assert problems == ["00_demo_data reran after 01_eda, whose outputs are now stale: rerun with --from 01"]
+
+
+def test_resume_refuses_an_artifact_changed_after_a_later_notebook_read_it(tmp_path):
+    work, done = _done_run(tmp_path)
+    os.utime(work / "eda.txt", ns=(1, 1))  # rewritten outside the pipeline
+    problems = check_resume(work, done, tmp_path / "data")
+    assert problems == ["eda.txt changed after 01_eda wrote it, and 02_swav_warmup used the old one: "
+                        "rerun with --from 02"]
+    # The last finished notebook's artifacts may change: the notebook resumed at reads them anew.
+    os.utime(work / "eda.txt", ns=(1, 1))
+    assert check_resume(work, done[:2], tmp_path / "data") == []
+
+
+def test_resume_refuses_when_the_data_changed(tmp_path, data_copy):
+    work, done = _done_run(tmp_path)
+    write_json(work / "data.json", {"fingerprint": fingerprint(data_copy)})
+    assert check_resume(work, done, data_copy) == []
+    image = next((Path(data_copy) / "train/train").iterdir())
+    image.write_bytes(image.read_bytes())  # same bytes, new stamp: a restored or replaced file
+    os.utime(image, ns=(5, 5))
+    problems = check_resume(work, done, data_copy)
+    assert len(problems) == 1 and "changed since 00_demo_data read it" in problems[0]
+    assert problems[0].endswith("rerun with --from 00")
+
+
+def test_a_stale_resume_is_refused_before_anything_runs(tmp_path):
+    from utils.pipeline import StaleRun
+
+    work, _ = _done_run(tmp_path)
+    (work / "split.csv").write_text("new split")
+    record_step(work, "00_demo_data", ["split.csv"])
+    with pytest.raises(StaleRun, match="rerun with --from 01"):
+        run_chain(work_dir=work, start="03", quiet=True)
+    assert not (work / "executed").exists()

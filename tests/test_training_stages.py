@@ -1,0 +1,207 @@
+"""Every training stage on a handful of real cached images, each against a loop written out
+here or a hand-computed value (seconds each; the chain tests run them at full length)."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from utils.augment import EvalTransform
+from utils.cache import build_cache
+from utils.data import read_competition
+from utils.engine import load_best, predict, seed_everything
+from utils.features import dump_features
+from utils.loaders import BagBatches, ImageBatches, image_table, mean_per_bag, stage_masked_bag_means
+from utils.metrics import f1_samples, paper_score, roc_auc_within_stage
+from utils.models import build_backbone, image_features
+from utils.train import (BagSettings, CNNSettings, WarmupSettings, fit_bag_model, fit_image_model,
+                         image_bag_probs, predict_bags, warm_up)
+
+SMALL = {"resize_hw": [42, 124], "out_hw": [40, 120]}
+
+
+@pytest.fixture(scope="module")
+def tiny(demo_dir, tmp_path_factory):
+    """(cache, 6 training bags, 3 validation bags, 2 test bags) of the shared demo folder."""
+    comp = read_competition(demo_dir, check_images=False)
+    cache = build_cache(comp, tmp_path_factory.mktemp("cache"))
+    return cache, comp.train[:6], comp.train[6:9], comp.test[:2]
+
+
+# ------------------------------------------------------------------ loaders and per-bag means
+def test_image_batches_cover_every_image_once_with_its_bag_labels(tiny):
+    cache, train, _, _ = tiny
+    rows, bag_of = image_table(train, cache)
+    y = np.stack([b.target for b in train])[bag_of]
+    m = np.stack([b.mask for b in train])[bag_of]
+    batches = ImageBatches(cache.array, rows, y, m, 4, shuffle=True, generator=torch.Generator().manual_seed(1))
+    seen = []
+    for batch in batches(0):
+        idx = batch["index"].numpy()
+        assert np.array_equal(batch["x"].numpy(), cache.array[rows[idx]])
+        assert np.array_equal(batch["y"].numpy(), y[idx]) and np.array_equal(batch["mask"].numpy(), m[idx])
+        seen += idx.tolist()
+    assert sorted(seen) == list(range(len(rows))) and len(batches) == math.ceil(len(rows) / 4)
+    dropped = ImageBatches(cache.array, rows, y, m, 4, drop_last=True)
+    assert [len(b["index"]) for b in dropped] == [4] * (len(rows) // 4) == [4] * len(dropped)
+
+
+def test_bag_batches_pad_each_bag_and_mask_the_padding():
+    features = np.arange(7 * 3, dtype=np.float32).reshape(7, 3)
+    bag_rows = [[4, 1], [0, 2, 3], [6]]
+    targets, masks = np.eye(3, 30), np.ones((3, 30))
+    (batch,) = list(BagBatches(features, bag_rows, targets, masks, 3)(0))
+    assert batch["x"].shape == (3, 3, 3)
+    for k, rows in enumerate(bag_rows):
+        assert np.array_equal(batch["x"][k, :len(rows)].numpy(), features[rows])
+        assert (batch["x"][k, len(rows):] == 0).all()
+        assert batch["bag_mask"][k].tolist() == [True] * len(rows) + [False] * (3 - len(rows))
+    shuffled = list(BagBatches(features, bag_rows, targets, masks, 3, shuffle_within=True,
+                               generator=torch.Generator().manual_seed(0))(0))[0]
+    for k, rows in enumerate(bag_rows):  # the same images, in some order
+        got = sorted(map(tuple, shuffled["x"][k, :len(rows)].numpy().tolist()))
+        assert got == sorted(map(tuple, features[rows].tolist()))
+
+
+def test_mean_per_bag_and_stage_masked_means_equal_a_loop(tiny):
+    cache, train, _, _ = tiny
+    values = np.random.default_rng(0).random((len(cache.array), 30))
+    rows, bag_of = image_table(train, cache)
+    means = mean_per_bag(values[rows], bag_of, len(train))
+    masked = stage_masked_bag_means(values, cache, train)
+    for i, bag in enumerate(train):
+        own = values[cache.rows(bag.split, bag.images)]
+        assert np.allclose(means[i], own.mean(0))
+        assert np.allclose(masked[i], own.mean(0) * bag.mask)
+    forbidden = np.stack([b.mask for b in train]) == 0
+    assert forbidden.any() and (masked[forbidden] == 0).all() and (means[forbidden] != 0).all()
+
+
+# ------------------------------------------------------------------ metrics the chain relies on
+def test_auc_within_stage_scores_each_label_only_where_its_stage_allows():
+    y = np.array([[1, 0], [0, 1], [1, 0], [0, 0], [0, 1], [0, 0]])
+    p = np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3], [0.1, 0.9], [0.3, 0.2], [0.4, 0.0]])
+    mask = np.array([[1, 1], [1, 1], [1, 1], [1, 1], [1, 0], [1, 0]], dtype=bool)
+    auc, n = roc_auc_within_stage(y, p, mask)
+    # label 0 on all 6 rows ranks both positives first: 1.0; label 1 on rows 0..3 only:
+    # positive 0.8 against negatives 0.1, 0.3, 0.9 -> 2/3.
+    assert n == 2 and auc == pytest.approx((1.0 + 2 / 3) / 2)
+    assert auc == pytest.approx((roc_auc_score(y[:, 0], p[:, 0]) + roc_auc_score(y[:4, 1], p[:4, 1])) / 2)
+
+
+def test_paper_score_weights_auc_and_both_f1s():
+    assert paper_score(1.0, 0.5, 0.25) == pytest.approx(0.2 + 0.2 + 0.1)
+    assert paper_score(0.0, 1.0, 0.0) == pytest.approx(0.4)
+
+
+# ------------------------------------------------------------------ engine helpers
+def test_predict_concatenates_the_forward_of_every_batch():
+    model = torch.nn.Linear(3, 2)
+    batches = [torch.randn(4, 3), torch.randn(1, 3)]
+    out = predict(model, batches, lambda m, b: m(b))
+    with torch.no_grad():
+        assert np.allclose(out, torch.cat([model(b) for b in batches]).numpy())
+    assert not model.training  # predict evaluates in eval mode
+    assert predict(model, [], lambda m, b: m(b)).shape == (0,)
+
+
+# ------------------------------------------------------------------ the three training stages
+def test_warm_up_none_is_the_seeded_fresh_backbone_and_swav_trains_it(tiny, tmp_path, capsys):
+    cache, train, _, _ = tiny
+    s = WarmupSettings(warmup_method="none", warmup_batch_size=8, **SMALL)
+    fresh, history = warm_up(cache, train, s, torch.device("cpu"), tmp_path / "none")
+    seed_everything(0)
+    expected = build_backbone("regnety_002", in_chans=1)
+    assert history is None
+    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), expected.state_dict().values()))
+    for method in ["swav", "agree"]:
+        s = WarmupSettings(warmup_method=method, warmup_batch_size=8, warmup_epochs=2, **SMALL)
+        trained, history = warm_up(cache, train, s, torch.device("cpu"), tmp_path / method)
+        assert history.epoch.tolist() == [0, 1] and np.isfinite(history.train_loss).all()
+        moved = [not torch.equal(a, b) for a, b in zip(trained.state_dict().values(), expected.state_dict().values())
+                 if a.is_floating_point()]
+        assert sum(moved) > len(moved) / 2, method
+    capsys.readouterr()
+    again, _ = warm_up(cache, train, s, torch.device("cpu"), tmp_path / "agree")  # finished: resumes to the end
+    assert "resuming" not in capsys.readouterr().out
+    assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), trained.state_dict().values()))
+
+
+def test_fit_image_model_follows_its_schedules_and_keeps_the_best_epoch(tiny, tmp_path):
+    cache, train, valid, _ = tiny
+    s = CNNSettings(cnn_epochs=4, cnn_batch_size=8, gamma_start=1.0, gamma_end=2.0, gamma_T=2,
+                    temper_start=0, temper_half_period=2, temper_freeze=3, cnn_lr_T=4, **SMALL)
+    model, history = fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path)
+    # Hand values: gamma follows eq. (5) from 1 to 2 over 2 epochs; the weight strength anneals
+    # 1 -> 0 over a half period of 2 and freezes at epoch 3 (cos(1.5 pi) -> 0.5).
+    assert history.gamma.tolist() == pytest.approx([1.0, 1.5, 2.0, 2.0])
+    assert history.weight_strength.tolist() == pytest.approx([1.0, 0.5, 0.0, 0.5])
+    assert history.lr.iloc[-1] < history.lr.iloc[0]
+    # The last epoch's validation scores are those of the returned model, averaged per bag.
+    y, m = np.stack([b.target for b in valid]), np.stack([b.mask for b in valid])
+    probs = image_bag_probs(model, cache, valid, s, torch.device("cpu"))
+    assert history.valid_sample_f1.iloc[-1] == pytest.approx(f1_samples(y, probs > 0.5))
+    assert history.valid_auc_within_stage.iloc[-1] == pytest.approx(roc_auc_within_stage(y, probs, m)[0])
+    # best.pt is the epoch with the highest selection score, and load_best returns its metrics.
+    best = load_best(build_backbone("regnety_002", in_chans=1), tmp_path)
+    assert best["epoch"] == int(history.epoch[history.valid_score.idxmax()])
+    unweighted = fit_image_model(cache, train, valid, CNNSettings(cnn_epochs=1, cnn_batch_size=8, use_weights=False,
+                                                                  **SMALL), torch.device("cpu"), tmp_path / "u")[1]
+    assert unweighted.weight_strength.tolist() == [0.0]
+
+
+def test_image_bag_probs_average_each_bags_images_and_mask_the_stage(tiny):
+    cache, _, valid, _ = tiny
+    s = CNNSettings(**SMALL)
+    torch.manual_seed(0)
+    model = build_backbone("regnety_002", in_chans=1).eval()
+    got = image_bag_probs(model, cache, valid, s, torch.device("cpu"), batch_size=3)
+    transform = EvalTransform(resize_hw=(42, 124), out_hw=(40, 120))
+    with torch.no_grad():
+        for i, bag in enumerate(valid):
+            x = torch.from_numpy(cache.array[cache.rows(bag.split, bag.images)])
+            expected = torch.sigmoid(model(transform(x))).mean(0).numpy() * bag.mask
+            assert np.allclose(got[i], expected, atol=1e-5)
+
+
+def test_dump_features_with_flip_tta_averages_both_flips_row_by_row(tiny, tmp_path):
+    cache, *_ = tiny
+    torch.manual_seed(0)
+    model = build_backbone("regnety_002", in_chans=1).eval()
+    transform = EvalTransform(resize_hw=(42, 124), out_hw=(40, 120))
+    array = cache.array[:7]
+    probs = dump_features(model, array, transform, tmp_path / "f.npy", torch.device("cpu"), batch_size=3, tta_flip=True)
+    features = np.load(tmp_path / "f.npy")
+    with torch.no_grad():
+        x = torch.from_numpy(np.array(array))
+        f = [image_features(model, transform(x, hflip=flip)) for flip in (False, True)]
+        p = [torch.sigmoid(model.get_classifier()(g)) for g in f]
+    assert np.allclose(features, ((f[0] + f[1]) / 2).numpy(), atol=1e-5)
+    assert np.allclose(probs, ((p[0] + p[1]) / 2).numpy(), atol=1e-5)
+    assert not np.allclose(f[0].numpy(), f[1].numpy(), atol=1e-3)  # the flip does change them
+    plain = dump_features(model, array, transform, tmp_path / "g.npy", torch.device("cpu"), batch_size=3)
+    assert np.allclose(np.load(tmp_path / "g.npy"), f[0].numpy(), atol=1e-5)
+    assert np.allclose(plain, p[0].numpy(), atol=1e-5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.npy", "g.npy"]  # no partial files left
+
+
+@pytest.mark.parametrize("head", ["mean", "attention", "bilstm"])
+def test_fit_bag_model_and_predict_bags_for_every_head(tiny, tmp_path, head):
+    cache, train, valid, test = tiny
+    features = np.random.default_rng(0).standard_normal((len(cache.array), 16)).astype(np.float32)
+    s = BagSettings(bag_head=head, lstm_hidden=8, lstm_epochs=3, lstm_batch_size=4)
+    model, history = fit_bag_model(features, cache, train, valid, s, torch.device("cpu"), tmp_path)
+    assert type(model).__name__.lower().startswith(head[:4])
+    assert history.epoch.tolist() == [0, 1, 2] and np.isfinite(history.train_loss).all()
+    got = predict_bags(model.eval(), features, cache, test, torch.device("cpu"))
+    with torch.no_grad():  # one bag at a time, all its images, in the stored order
+        for i, bag in enumerate(test):
+            x = torch.from_numpy(features[cache.rows(bag.split, bag.images)])[None]
+            expected = torch.sigmoid(model(x, torch.ones(1, x.shape[1], dtype=torch.bool)))[0].numpy() * bag.mask
+            assert np.allclose(got[i], expected, atol=1e-5)
+    many = predict_bags(model, features, cache, test, torch.device("cpu"), orders=4)
+    if head == "bilstm":  # an LSTM depends on the order, so averaging orders changes it
+        assert not np.allclose(many, got, atol=1e-6)
+    else:                 # pooling heads do not
+        assert np.allclose(many, got, atol=1e-5)
