@@ -30,10 +30,54 @@ def test_identity_parameters_reproduce_the_eval_transform():
     assert torch.allclose(aug(x), ev(x), atol=1e-3)  # 1e-3 / 0.12 std: under 0.1 grey level
 
 
-def test_blur_and_flip():
+def test_gaussian_blur_equals_scipy_per_sample():
+    from scipy.ndimage import gaussian_filter
+
+    from utils.augment import gaussian_blur
+    x = torch.rand(3, 1, 20, 30, dtype=torch.float64)
+    sigma = torch.tensor([0.5, 1.0, 1.5], dtype=torch.float64)
+    got = gaussian_blur(x, sigma)
+    for i, s in enumerate(sigma.tolist()):  # radius 4 as the kit's kernel, edges repeated
+        expected = gaussian_filter(x[i, 0].numpy(), s, mode="nearest", truncate=4 / s)
+        assert np.allclose(got[i, 0].numpy(), expected, atol=1e-10)
+
+
+# The geometry made exact: no crop padding, no resize, no noise, so only the tested step acts.
+EXACT = dict(pad=0, resize_hw=(128, 320), out_hw=(128, 320), noise_std=0, max_rotation=0, hflip=0, vflip=0)
+
+
+def test_augmentation_blurs_with_each_samples_own_sigma():
+    from utils.augment import MEAN, STD, gaussian_blur
+    x = _batch(3)
+    plain = BatchAugment(**EXACT)(x, torch.Generator().manual_seed(5))
+    blurred = BatchAugment(blur_p=1.0, **EXACT)(x, torch.Generator().manual_seed(5))
+    sigma = BatchAugment(**EXACT).params(3, torch.Generator().manual_seed(5))["sigma"]
+    expected = (gaussian_blur(plain * STD + MEAN, sigma) - MEAN) / STD
+    assert torch.allclose(blurred, expected, atol=1e-4)
+    assert not torch.allclose(blurred, plain, atol=1e-2)
+
+
+def test_flips_and_rotation_move_pixels_where_they_should():
     x = _batch(2)
-    out = BatchAugment(blur_p=1.0, noise_std=0)(x, torch.Generator().manual_seed(0))
-    assert torch.isfinite(out).all()
+    plain = BatchAugment(**EXACT)(x, torch.Generator().manual_seed(3))
+    for flip, dim in [("hflip", -1), ("vflip", -2)]:
+        flipped = BatchAugment(**{**EXACT, flip: 1.0})(x, torch.Generator().manual_seed(3))
+        assert torch.allclose(flipped, plain.flip(dim), atol=1e-4), flip
+    # A rotation by 180 degrees about the centre is both flips at once.
+    import torch.nn.functional as F
+
+    from utils.augment import affine_grid, to_float
+    aug = BatchAugment(**{**EXACT, "max_rotation": 180.0})
+    p = aug.params(2, torch.Generator().manual_seed(0))
+    p["angle"] = torch.full((2,), np.pi)
+    turned = F.grid_sample(to_float(x, True), affine_grid(aug.theta(p), (128, 320)), align_corners=False,
+                           padding_mode="border")
+    assert torch.allclose(turned, to_float(x, True).flip(-1).flip(-2), atol=1e-4)
+    # Random rotations of up to 15 degrees change the image but keep its centre in place.
+    dot = torch.full((4, 128, 320), 255, dtype=torch.uint8)
+    dot[:, 60:68, 156:164] = 0
+    rotated = BatchAugment(**{**EXACT, "max_rotation": 15.0})(dot, torch.Generator().manual_seed(1))
+    assert (rotated[:, 0, 62:66, 158:162] < 0).all()  # still dark at the centre (normalised)
     ev = EvalTransform()
     assert torch.allclose(ev(x, hflip=True), ev(x).flip(-1))
 
@@ -108,7 +152,15 @@ def test_fit_does_not_resume_a_checkpoint_made_with_other_settings(tmp_path, cap
 
 
 def test_colour_batches_keep_three_channels_or_become_grey():
+    from utils.augment import MEAN, STD
     x = torch.randint(0, 256, (4, 128, 320, 3), dtype=torch.uint8)
     assert BatchAugment(grayscale=False)(x).shape == (4, 3, 112, 336)
     assert BatchAugment(grayscale=True)(x).shape == (4, 1, 112, 336)
-    assert EvalTransform(grayscale=False)(x).shape == (4, 3, 112, 336)
+    # A uniform lavender image: grey is ITU-R 601 luma, colour keeps each channel.
+    lavender = torch.tensor([200, 170, 220], dtype=torch.uint8).expand(2, 128, 320, 3)
+    grey = (0.299 * 200 + 0.587 * 170 + 0.114 * 220) / 255
+    assert torch.allclose(EvalTransform(grayscale=True)(lavender), torch.tensor((grey - MEAN) / STD), atol=1e-5)
+    colour = EvalTransform(grayscale=False)(lavender)
+    assert colour.shape == (2, 3, 112, 336)
+    for c, v in enumerate([200, 170, 220]):
+        assert torch.allclose(colour[:, c], torch.tensor((v / 255 - MEAN) / STD), atol=1e-5)

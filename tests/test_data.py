@@ -42,6 +42,10 @@ BAD_TRAIN = {
     "stage out of range": (_set(3, 0, "CG0001_s9"), ["line 4", "'CG0001_s9'", "stage 9"]),
     "bag without images": (_set(2, 2, "[]"), ["line 3", "'[]'", "no images"]),
     "duplicated gene_stage": (lambda rows: rows + [rows[1]], ["duplicated", "first on line 2"]),
+    "too many fields": (lambda rows: rows[:2] + [rows[2] + ["extra"]] + rows[3:],
+                        ["line 3", "4 fields, header has 3", "quote lists"]),
+    "label listed twice": (_set(2, 1, "3,3"), ["line 3", "'3,3'", "listed twice"]),
+    "empty labels": (_set(4, 1, ""), ["line 5", "labels ''", "no labels"]),
 }
 
 
@@ -168,3 +172,27 @@ def test_empty_test_set(data_copy):
     _rewrite(data_copy / "test/test_without_label.csv", lambda rows: rows[:1])
     with pytest.raises(DataError, match="no test bags"):
         read_competition(data_copy)
+
+
+def test_missing_csv_is_named(data_copy):
+    (data_copy / "train/train.csv").unlink()
+    with pytest.raises(DataError, match=rf"{data_copy / 'train/train.csv'}: file not found"):
+        read_competition(data_copy)
+
+
+def test_no_training_bags(data_copy):
+    _rewrite(data_copy / "train/train.csv", lambda rows: rows[:1])
+    with pytest.raises(DataError, match=rf"{data_copy / 'train/train.csv'}: no train bags"):
+        read_competition(data_copy)
+
+
+def test_at_most_50_problems_are_listed_with_a_count_of_the_rest(data_copy):
+    def spoil(rows):  # 60 rows whose labels do not parse: one problem each
+        rows = [rows[0]] + [[r[0], "x", r[2]] for r in rows[1:]]
+        return rows + [[f"CG9{i:04d}_s2", "x", rows[1][2]] for i in range(61 - len(rows))]
+    _rewrite(data_copy / "train/train.csv", spoil)
+    with pytest.raises(DataError) as err:
+        read_competition(data_copy, check_images=False)
+    message = str(err.value)
+    assert message.startswith(f"60 problem(s) in {data_copy}")
+    assert message.count("not an integer") == 50 and message.endswith("... and 10 more")

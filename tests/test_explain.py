@@ -1,3 +1,4 @@
+import pytest
 import torch
 from torch import nn
 
@@ -18,9 +19,24 @@ def test_guided_backprop_gates_by_input_and_gradient_sign():
     assert isinstance(model[1], nn.ReLU)  # the model itself is untouched
 
 
-def test_maps_have_the_image_shape():
+def test_layer_heatmap_is_the_layers_mean_absolute_activation_scaled_to_0_1():
+    # A one-layer "model" whose activation is known: |conv| averaged over channels, then
+    # stretched to [0, 1] per image; at the input's size no resampling happens.
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.Flatten(), nn.LazyLinear(2))
+    x = torch.randn(2, 1, 5, 7)
+    model(x)
+    with torch.no_grad():
+        act = model[0](x).abs().mean(1)
+    lo, hi = act.amin((1, 2), keepdim=True), act.amax((1, 2), keepdim=True)
+    assert torch.allclose(layer_heatmap(model, x, "0"), (act - lo) / (hi - lo), atol=1e-6)
+
+
+def test_maps_of_the_backbone_have_the_image_shape_and_look_at_the_image():
     model = build_backbone("regnety_002", in_chans=1)
-    x = torch.randn(2, 1, 40, 120)
+    x = torch.zeros(2, 1, 40, 120)
+    x[:, :, 10:30, 60:100] = 3.0  # something to look at, on the right
     assert guided_backprop(model, x, 3).shape == (2, 40, 120)
     heat = layer_heatmap(model, x, "s2")
-    assert heat.shape == (2, 40, 120) and heat.min() >= 0 and heat.max() <= 1
+    assert heat.shape == (2, 40, 120) and heat.min() == 0 and heat.max() == pytest.approx(1)
+    assert heat[:, 10:30, 60:100].mean() > heat[:, :, :40].mean()

@@ -63,5 +63,20 @@ def test_pos_weights_are_negative_to_positive_ratio_where_allowed():
 
 def test_loss_weights_follow_the_module_to_its_device():
     loss = FocalLoss(pos_weight=torch.arange(30.0))
-    assert "pos_weight" in dict(loss.named_buffers())
+    assert "pos_weight" in dict(loss.named_buffers()) and "pos_weight" in loss.state_dict()
+    moved = loss.to("meta")  # a device without data: only a registered buffer follows the module there
+    assert moved.pos_weight.device.type == "meta"
     assert loss.to(torch.float64).pos_weight.dtype == torch.float64
+
+
+def test_masked_asymmetric_loss_ignores_masked_labels_entirely():
+    torch.manual_seed(2)
+    logits, y = torch.randn(6, 30, requires_grad=True), (torch.rand(6, 30) > 0.8).float()
+    mask = (torch.rand(6, 30) > 0.4).float()
+    loss = AsymmetricLoss(gamma_pos=1, gamma_neg=4, clip=0.05)
+    masked = loss(logits, y, mask)
+    masked.backward()
+    assert (logits.grad[mask == 0] == 0).all() and (logits.grad[mask == 1] != 0).any()
+    # Changing the logits of masked labels changes nothing.
+    other = logits.detach() + 50 * (1 - mask)
+    assert torch.allclose(loss(other, y, mask), masked.detach())

@@ -43,8 +43,37 @@ def test_tuned_thresholds_beat_half():
     at_half = f1_macro(y, apply_thresholds(p, np.full(30, 0.5), at_least_one=False))
     tuned = f1_macro(y, apply_thresholds(p, t))
     assert tuned > at_half + 0.3
+
+
+
+def test_each_tuned_threshold_maximises_that_labels_f1_on_the_grid():
+    from utils.thresholds import GRID
+    y, p = _case(seed=3)
+    t = tune_thresholds(y, p)
+    for j in range(29):
+        by_sklearn = [f1_score(y[:, j], p[:, j] > g, zero_division=0) for g in GRID]
+        assert f1_score(y[:, j], p[:, j] > t[j]) == pytest.approx(max(by_sklearn)), j
+    assert t[29] == 0.5  # no positives: the default
+
+
+def test_sample_f1_refinement_improves_and_no_single_threshold_move_helps_more():
+    from utils.thresholds import GRID
+    y, p = _case(seed=4, n=120)
+    t = tune_thresholds(y, p)
     t2 = tune_for_sample_f1(y, p, t)
-    assert f1_samples(y, apply_thresholds(p, t2)) >= f1_samples(y, apply_thresholds(p, t))
+    best = f1_samples(y, apply_thresholds(p, t2))
+    assert best > f1_samples(y, apply_thresholds(p, t)) + 0.005
+    for j in range(30):  # a coordinate-wise optimum on the grid it searches
+        for value in GRID[::2]:
+            trial = t2.copy()
+            trial[j] = value
+            assert f1_samples(y, apply_thresholds(p, trial)) <= best + 1e-12
+
+
+def test_apply_thresholds_uses_each_labels_own_threshold():
+    p = np.array([[0.4, 0.5, 0.96], [0.2, 0.7, 0.9]])
+    pred = apply_thresholds(p, np.array([0.3, 0.6, 0.95]), at_least_one=False)
+    assert pred.tolist() == [[1, 0, 1], [0, 1, 0]]
 
 
 def test_apply_thresholds_masks_stages_and_keeps_one_label():

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from utils.models import (AttentionBagHead, BiLSTMBagHead, MeanPoolBagHead, build_backbone,
@@ -45,7 +46,17 @@ def test_attention_head_is_invariant_to_image_order_and_exposes_weights():
     perm = torch.tensor([3, 0, 2, 1, 4, 5])
     assert torch.allclose(head(x[:, perm], mask[:, perm]), logits, atol=1e-5)
     assert torch.allclose(a.sum(1), torch.ones(2)) and (a[1, 4:] == 0).all()
-    assert MeanPoolBagHead(16).eval()(x, mask).shape == (2, 30)
+
+
+def test_mean_pool_head_is_a_linear_layer_on_the_mean_of_the_real_images():
+    torch.manual_seed(0)
+    head = MeanPoolBagHead(16).eval()
+    x = torch.randn(2, 6, 16)
+    mask = torch.ones(2, 6, dtype=torch.bool)
+    mask[1, 3:] = False
+    linear = head.out[1]
+    expected = torch.stack([linear(x[0].mean(0)), linear(x[1, :3].mean(0))])
+    assert torch.allclose(head(x, mask), expected, atol=1e-6)
 
 
 def test_sinkhorn_gives_equal_partition_marginals():
@@ -58,10 +69,40 @@ def test_sinkhorn_gives_equal_partition_marginals():
     assert torch.allclose(q.sum(0), torch.full((8,), 64 / 8), atol=1e-2)
 
 
-def test_swav_loss_trains_the_prototypes():
+def _swav_by_hand(a, b, temperature, eps, n_iters):
+    """Swapped prediction written out with plain loops over rows and columns."""
+    import math
+
+    def codes(scores):
+        q = [[math.exp(s / eps) for s in row] for row in scores]
+        n, k = len(q), len(q[0])
+        for _ in range(n_iters):
+            for j in range(k):  # each prototype used n/k times in the batch
+                col = sum(q[i][j] for i in range(n))
+                for i in range(n):
+                    q[i][j] *= (n / k) / col
+            for i in range(n):  # each sample's code sums to 1
+                row = sum(q[i])
+                q[i] = [v / row for v in q[i]]
+        return q
+
+    def log_softmax(row):
+        z = math.log(sum(math.exp(s / temperature) for s in row))
+        return [s / temperature - z for s in row]
+
+    qa, qb = codes(a), codes(b)
+    cross = lambda q, s: sum(sum(qi * li for qi, li in zip(q[i], log_softmax(s[i]))) for i in range(len(s))) / len(s)  # noqa: E731
+    return -0.5 * (cross(qa, b) + cross(qb, a))
+
+
+def test_swav_loss_equals_swapped_prediction_by_hand_and_trains_the_prototypes():
+    a = [[0.9, 0.1, -0.3], [0.2, 0.8, 0.0], [-0.5, 0.4, 0.7], [0.1, -0.2, 0.6]]
+    b = [[0.7, 0.3, -0.1], [0.0, 0.6, 0.2], [-0.4, 0.1, 0.9], [0.3, 0.0, 0.5]]
+    got = swav_loss(torch.tensor(a), torch.tensor(b), temperature=0.1, eps=0.05, n_iters=3)
+    assert got.item() == pytest.approx(_swav_by_hand(a, b, 0.1, 0.05, 3), rel=1e-5)
     torch.manual_seed(0)
     head = SwAVHead(in_dim=16, hidden=32, proj_dim=8, n_prototypes=10)
     f = torch.randn(32, 16)
     loss = swav_loss(head(f), head(f + 0.01 * torch.randn_like(f)))
     loss.backward()
-    assert torch.isfinite(loss) and head.prototypes.weight.grad.abs().sum() > 0
+    assert head.prototypes.weight.grad.abs().sum() > 0

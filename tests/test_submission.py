@@ -44,6 +44,8 @@ def test_never_overwrites(tmp_path):
     ("Id,labels\nCG1_s2,0\nCG3_s4,1\nCG2_s6,2\n", "line 3: Id 'CG3_s4', expected 'CG2_s6'"),
     ("Id,labels\nCG1_s2,0\nCG2_s6,1\n", "2 rows, the test set has 3"),
     ("Id,labels\nCG1_s2,0\nCG2_s6,31\nCG3_s4,2\n", "line 3: label '31'"),
+    ("Id,labels\nCG1_s2,0\nCG2_s6,1,2\nCG3_s4,2\n", "line 3: 3 fields, expected 2"),
+    ("Id,labels\nCG1_s2,0\nCG2_s6,1\nCG3_s4,two\n", "line 4: label 'two' is not in 0..29"),
 ])
 def test_f1_validator_names_line_and_value(tmp_path, content, message):
     path = tmp_path / "s.csv"
@@ -52,13 +54,25 @@ def test_f1_validator_names_line_and_value(tmp_path, content, message):
         validate_f1(path, IDS)
 
 
-def test_auc_validator_rejects_out_of_range(tmp_path):
+HEADER = "Id," + ",".join(f"label{i}" for i in range(30))
+GOOD = ",".join(["0.5"] * 30)
+
+
+@pytest.mark.parametrize("content,message", [
+    (f"{HEADER}\nCG1_s2,{GOOD}\nCG2_s6,{GOOD.replace('0.5', '1.5', 1)}\nCG3_s4,{GOOD}\n",
+     "line 3: label0 '1.5' is outside [0, 1]"),
+    (f"{HEADER}\nCG1_s2,{GOOD}\nCG2_s6,{GOOD}\nCG3_s4,{GOOD[:-3]}high\n", "line 4: label29 'high' is not a number"),
+    (f"{HEADER}\nCG1_s2,{GOOD[:4]}nan{GOOD[7:]}\nCG2_s6,{GOOD}\nCG3_s4,{GOOD}\n", "line 2: label1 'nan' is outside"),
+    (f"{HEADER}\nCG1_s2,{GOOD}\nCG2_s6,{GOOD},0.5\nCG3_s4,{GOOD}\n", "line 3: 32 fields, expected 31"),
+    (f"{HEADER.replace('label7', 'label_7')}\nCG1_s2,{GOOD}\n", "line 1: header"),
+    (f"{HEADER}\nCG1_s2,{GOOD}\nCG3_s4,{GOOD}\nCG2_s6,{GOOD}\n", "line 3: Id 'CG3_s4', expected 'CG2_s6'"),
+])
+def test_auc_validator_names_line_column_and_value(tmp_path, content, message):
     path = tmp_path / "s.csv"
-    header = "Id," + ",".join(f"label{i}" for i in range(30))
-    good = ",".join(["0.5"] * 30)
-    path.write_text(f"{header}\nCG1_s2,{good}\nCG2_s6,{good.replace('0.5', '1.5', 1)}\nCG3_s4,{good}\n")
-    with pytest.raises(SubmissionError, match="line 3: label0 '1.5' is outside"):
+    path.write_text(content)
+    with pytest.raises(SubmissionError) as err:
         validate_auc(path, IDS)
+    assert str(err.value).startswith(str(path)) and message in str(err.value)
 
 
 def test_atomic_path_leaves_nothing_behind_on_failure(tmp_path):
