@@ -6,6 +6,8 @@ import nbformat
 import papermill as pm
 import pytest
 
+from utils.profiles import PROFILES, profile_parameters
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
 
@@ -24,3 +26,12 @@ def test_committed_without_outputs(path):
     for cell in nbformat.read(path, 4).cells:
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_profile_value_reaches_a_notebook(profile):
+    # The pipeline passes a notebook only the parameters it declares, so a misspelt profile
+    # key ("cnn_epoch") would be dropped without a word.
+    declared = set().union(*(pm.inspect_notebook(str(p)) for p in NOTEBOOKS))
+    unused = set(profile_parameters(profile)) - declared
+    assert not unused, f"profile {profile!r} sets {sorted(unused)}, which no notebook declares"

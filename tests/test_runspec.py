@@ -140,3 +140,21 @@ def test_a_stale_resume_is_refused_before_anything_runs(tmp_path):
     with pytest.raises(StaleRun, match="rerun with --from 01"):
         run_chain(work_dir=work, start="03", quiet=True)
     assert not (work / "executed").exists()
+
+
+def test_cli_refuses_one_fold_and_an_unknown_notebook(tmp_path, capsys):
+    from utils.pipeline import main
+    with pytest.raises(ValueError, match="--folds needs K >= 2"):
+        run_chain(work_dir=tmp_path / "a", folds=1, quiet=True)
+    with pytest.raises(SystemExit, match="--from 42: no notebook starts with that"):
+        main(["--work", str(tmp_path / "b"), "--from", "42"])
+    assert not (tmp_path / "a" / "executed").exists() and not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("text, value", [("30", 30), ("1e-3", 0.001), ("[40, 120]", [40, 120]),
+                                         ("True", True), ("None", None), ("attention", "attention"),
+                                         ("'7'", "7")])
+def test_p_values_are_read_as_python_literals_else_strings(text, value):
+    assert parse_value(text) == value and type(parse_value(text)) is type(value)
+    args = build_parser().parse_args(["-p", "cnn_epochs", text, "-p", "bag_head", "mean"])
+    assert [(k, parse_value(v)) for k, v in args.p] == [("cnn_epochs", value), ("bag_head", "mean")]
