@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup demo test test-fast test-gpu bench clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,11 @@ demo: setup                ## build the demo data and run the whole notebook cha
 test: setup                ## unit tests + the papermill chain on the demo profile
 	$(PY) -m pytest -q
 
-test-fast: setup           ## unit tests only
+test-fast: setup           ## unit tests only (no notebook chain)
 	$(PY) -m pytest -q -m "not slow"
+
+test-gpu: setup            ## on a GPU box: bf16 autocast, channels-last, same weights twice
+	$(PY) -m pytest -q -m gpu -rs
 
 bench: setup
 	$(PY) benchmarks/loader_throughput.py

@@ -205,3 +205,19 @@ def test_fit_bag_model_and_predict_bags_for_every_head(tiny, tmp_path, head):
         assert not np.allclose(many, got, atol=1e-6)
     else:                 # pooling heads do not
         assert np.allclose(many, got, atol=1e-5)
+
+
+def test_a_changed_input_file_makes_training_start_afresh(tiny, tmp_path, capsys):
+    cache, train, valid, _ = tiny
+    warmup = tmp_path / "backbone.pt"
+    torch.save(build_backbone("regnety_002", in_chans=1).state_dict(), warmup)
+    s = CNNSettings(cnn_epochs=3, cnn_batch_size=16, **SMALL)
+    fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path / "cnn", init_state=warmup, stop_after=1)
+    capsys.readouterr()
+    _, history = fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path / "cnn",
+                                 init_state=warmup, stop_after=1)
+    assert "after epoch 0" in capsys.readouterr().out and history.epoch.tolist() == [0, 1]  # same inputs: resumed
+    torch.save(torch.load(warmup), warmup)  # a rerun warm-up rewrites its file
+    _, history = fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path / "cnn", init_state=warmup)
+    out = capsys.readouterr().out
+    assert "training afresh" in out and "resuming" not in out and history.epoch.tolist() == [0, 1, 2]

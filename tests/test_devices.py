@@ -1,0 +1,81 @@
+"""Device choice and the GPU branches: what a CPU can check runs everywhere; the rest is
+marked `gpu` and skipped without CUDA (run them on a GPU box: `pytest -m gpu`)."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from utils.engine import autocast, choose_device
+from utils.losses import FocalLoss
+from utils.models import build_backbone
+
+requires_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown without a GPU")
+def test_asking_for_cuda_without_a_gpu_says_what_to_do():
+    with pytest.raises(RuntimeError, match="no GPU is visible; use device='cpu'"):
+        choose_device("cuda")
+    with pytest.raises(RuntimeError, match="no GPU is visible"):
+        choose_device("cuda:0")
+    assert choose_device("auto") == torch.device("cpu")
+
+
+def test_cpu_is_always_available():
+    assert choose_device("cpu") == torch.device("cpu")
+
+
+def test_autocast_is_bf16_on_a_gpu_and_off_on_the_cpu():
+    assert not isinstance(autocast(torch.device("cpu")), torch.autocast)  # exact float32 on the CPU
+    with warnings.catch_warnings():  # constructing a CUDA autocast without CUDA only warns
+        warnings.simplefilter("ignore")
+        gpu = autocast(torch.device("cuda"))
+        off = autocast(torch.device("cuda"), enabled=False)
+    assert isinstance(gpu, torch.autocast) and gpu.device == "cuda" and gpu.fast_dtype == torch.bfloat16
+    assert not isinstance(off, torch.autocast)
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_bf16_autocast_on_the_gpu_keeps_the_loss_in_float32():
+    device = torch.device("cuda")
+    model = build_backbone("regnety_002", in_chans=1).to(device).to(memory_format=torch.channels_last)
+    x = torch.randn(8, 1, 112, 336, device=device).contiguous(memory_format=torch.channels_last)
+    y = (torch.rand(8, 30, device=device) > 0.8).float()
+    with autocast(device):
+        logits = model(x)
+    assert logits.dtype == torch.bfloat16
+    loss = FocalLoss(pos_weight=torch.full((30,), 3.0)).to(device)(logits, y)
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_channels_last_gives_the_same_logits_as_contiguous_on_the_gpu():
+    device = torch.device("cuda")
+    torch.manual_seed(0)
+    model = build_backbone("regnety_002", in_chans=1).to(device).eval()
+    x = torch.randn(4, 1, 112, 336, device=device)
+    with torch.no_grad():
+        plain = model(x)
+        last = model.to(memory_format=torch.channels_last)(x.contiguous(memory_format=torch.channels_last))
+    assert torch.allclose(plain, last, atol=1e-3)
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_the_same_seed_twice_on_the_gpu_gives_the_same_weights(demo_dir, tmp_path):
+    from utils.cache import build_cache
+    from utils.data import read_competition
+    from utils.train import CNNSettings, fit_image_model
+
+    comp = read_competition(demo_dir, check_images=False)
+    cache = build_cache(comp, tmp_path)
+    s = CNNSettings(cnn_epochs=2, cnn_batch_size=16, resize_hw=[116, 340], out_hw=[112, 336],
+                    hflip=0.5, vflip=0.5, max_rotation=15.0)
+    runs = [fit_image_model(cache, comp.train[:12], comp.train[12:16], s, torch.device("cuda"), tmp_path / f"r{i}")
+            for i in range(2)]
+    for a, b in zip(runs[0][0].state_dict().values(), runs[1][0].state_dict().values()):
+        assert torch.equal(a, b)
+    assert np.array_equal(runs[0][1].train_loss, runs[1][1].train_loss)
