@@ -14,6 +14,7 @@ from utils.engine import load_best, predict, seed_everything
 from utils.features import dump_features
 from utils.loaders import BagBatches, ImageBatches, image_table, mean_per_bag, stage_masked_bag_means
 from utils.metrics import f1_samples, paper_score, roc_auc_within_stage
+from utils.losses import FocalLoss
 from utils.models import build_backbone, image_features
 from utils.train import (BagSettings, CNNSettings, WarmupSettings, fit_bag_model, fit_image_model,
                          image_bag_probs, predict_bags, warm_up)
@@ -221,3 +222,33 @@ def test_a_changed_input_file_makes_training_start_afresh(tiny, tmp_path, capsys
     _, history = fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path / "cnn", init_state=warmup)
     out = capsys.readouterr().out
     assert "training afresh" in out and "resuming" not in out and history.epoch.tolist() == [0, 1, 2]
+
+
+class _RecordingLoss(FocalLoss):
+    """The kit's loss, keeping the targets and stage masks each training step passes it."""
+    seen = []
+
+    def forward(self, logits, targets, mask=None):
+        _RecordingLoss.seen.append((targets.detach().clone(), None if mask is None else mask.detach().clone()))
+        return super().forward(logits, targets, mask)
+
+
+def test_both_training_stages_give_the_loss_each_samples_stage_mask(tiny, tmp_path, monkeypatch):
+    import utils.train
+    cache, train, valid, _ = tiny
+    monkeypatch.setattr(utils.train, "FocalLoss", _RecordingLoss)
+    by_target = {}  # every training image carries its bag's target and its bag's stage mask
+    for bag in train:
+        by_target.setdefault(tuple(bag.target), set()).add(tuple(bag.mask))
+    _RecordingLoss.seen.clear()
+    fit_image_model(cache, train, valid, CNNSettings(cnn_epochs=1, cnn_batch_size=8, **SMALL),
+                    torch.device("cpu"), tmp_path / "cnn")
+    features = np.random.default_rng(0).standard_normal((len(cache.array), 8)).astype(np.float32)
+    fit_bag_model(features, cache, train, valid, BagSettings(lstm_epochs=1, lstm_batch_size=4, lstm_hidden=8),
+                  torch.device("cpu"), tmp_path / "bag")
+    assert len(_RecordingLoss.seen) == math.floor(sum(len(b.images) for b in train) / 8) + math.ceil(len(train) / 4)
+    for targets, masks in _RecordingLoss.seen:
+        assert masks is not None
+        for y, m in zip(targets.tolist(), masks.tolist()):
+            assert tuple(m) in by_target[tuple(y)]
+    assert any(0 in m.flatten().tolist() for _, m in _RecordingLoss.seen)  # some labels are masked

@@ -1,0 +1,51 @@
+"""Every profile's chain end to end on a 21-bag folder with the schedules cut to an epoch or
+two (slow: about a minute and a half each). The paper profile is the only one that takes
+flips, rotation, flip test-time augmentation, the single split and the BiLSTM, so a typo
+or a broken branch there breaks CI, not a user's GPU run."""
+import json
+
+import numpy as np
+import pytest
+
+from utils.pipeline import run_chain
+from utils.profiles import PROFILES
+from utils.rundir import load_run, read_json
+from utils.submission import validate_auc, validate_f1
+
+pytestmark = pytest.mark.slow
+TINY = {"warmup_epochs": 1, "cnn_epochs": 2, "cnn_lr_T": 2, "gamma_T": 1, "temper_start": 0,
+        "temper_half_period": 1, "temper_freeze": 2, "lstm_epochs": 2}
+
+
+def _check_submission(result, work):
+    comp, _, _ = load_run(work)
+    ids = [b.gene_stage for b in comp.test]
+    validate_f1(result["f1"], ids)
+    validate_auc(result["auc"], ids)
+    return read_json(result["manifest"])
+
+
+@pytest.mark.parametrize("profile", sorted(set(PROFILES) - {"demo"}))  # demo: test_chain.py
+def test_profile_runs_end_to_end(profile, small_dir, tmp_path):
+    work = tmp_path / "w"
+    result = run_chain(profile, data_dir=small_dir, work_dir=work, overrides=TINY, extras=True,
+                       submission_dir=tmp_path / "subs", quiet=True)
+    manifest = _check_submission(result, work)
+    params = manifest["parameters"]
+    for key, value in PROFILES[profile].items():  # the profile's values, except the cut schedules
+        assert params[key] == TINY.get(key, value), key
+    executed = {p.stem for p in (work / "executed").glob("*.ipynb")}
+    assert "08_explain" in executed  # --extras ran after 07
+    if PROFILES[profile]["n_folds"] >= 2:
+        assert {f"05_bilstm-fold{k}" for k in range(3)} <= executed
+    else:
+        assert "05_bilstm" in executed and not (work / "fold0").exists()
+    if profile == "paper":
+        # What only this profile does: flips and rotation in training, flip TTA, the BiLSTM.
+        assert (params["hflip"], params["vflip"], params["max_rotation"], params["tta_flip"]) == (0.5, 0.5, 15.0, True)
+        injected = [c for c in json.loads((work / "executed/04_feature_dump.ipynb").read_text())["cells"]
+                    if "injected-parameters" in c["metadata"].get("tags", [])]
+        assert "tta_flip = True" in "".join(injected[0]["source"])
+        assert "BiLSTMBagHead" in (work / "executed/05_bilstm.ipynb").read_text()
+        history = np.genfromtxt(work / "cnn/history.csv", delimiter=",", names=True)
+        assert len(history) == 2
