@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from utils.splits import grouped_folds, train_valid_split
 from utils.synthetic import make_bags
@@ -34,3 +35,28 @@ def test_folds_are_grouped_and_label_balanced():
     per_fold = np.stack([y[folds == f].sum(0) for f in range(5)])
     common = y.sum(0) >= 10
     assert (per_fold[:, common] > 0).all()
+
+
+def test_few_genes_get_as_many_groups_as_there_are_genes():
+    from utils.splits import split_table
+    genes = ["CG1", "CG1", "CG2", "CG3", "CG3", "CG3"]
+    stages = ["CG1_s2", "CG1_s3", "CG2_s2", "CG3_s2", "CG3_s4", "CG3_s5"]
+    y = np.eye(6, 30)
+    train, valid = train_valid_split(genes, y, 0.2)  # 1 of 3 groups instead of 1 of 5
+    assert len({genes[i] for i in valid}) == 1 and len(train) + len(valid) == 6
+    table, chosen = split_table(stages, genes, y, 0.2, n_folds=5)
+    assert chosen["n_folds"] == 3 and sorted(table.cv_fold.unique()) == [0, 1, 2]
+    assert "3 training genes cannot fill 5 gene-grouped folds: using 3 folds" in chosen["notes"]
+    assert any("holds out 1 of 3 gene groups, not 1 of 5" in n for n in chosen["notes"])
+    # Stages with training bags but none held out are named, for the split and for each fold.
+    stage = table.gene_stage.str[-1].astype(int)
+    for part, held in [("the validation split", table.fold == "valid")] + [
+            (f"fold {k}", table.cv_fold == k) for k in range(3)]:
+        missing = sorted(set(stage[~held]) - set(stage[held]))
+        named = sorted(int(n.split()[1]) for n in chosen["notes"] if n.endswith(f"no bag in {part}: its terms are not scored there"))
+        assert named == missing and missing, part
+
+
+def test_one_gene_is_refused_saying_what_to_add():
+    with pytest.raises(ValueError, match="at least 2 genes to hold one out; found 1. Add training bags of another gene"):
+        train_valid_split(["CG1", "CG1"], np.eye(2, 30), 0.2)
