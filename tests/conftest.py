@@ -71,3 +71,27 @@ def small_dir(tmp_path_factory):
     """21 bags of 5 genes, 3 of them (14 bags) in train: a user's slice of the download."""
     src = generate(tmp_path_factory.mktemp("data") / "source", n_bags=300, seed=0, workers=2)
     return slice_by_genes(src, tmp_path_factory.mktemp("data") / "small")
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Widths of every <img> as the browser decoded them, written into the DOM once the page loaded.
+_PROBE = ("<script>window.addEventListener('load', () => document.body.setAttribute('data-image-widths', "
+          "Array.from(document.images).map(i => i.naturalWidth).join(',')));</script>")
+
+
+def render_in_chromium(html_path, tmp_path) -> str:
+    """The DOM of a page after headless Chromium loaded it, with each image's naturalWidth
+    in body[data-image-widths]. Skips the test where Chromium is not installed."""
+    import subprocess
+
+    if CHROMIUM is None:
+        pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium)")
+    probe = Path(tmp_path) / "probed.html"
+    probe.write_text(Path(html_path).read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"),
+                     encoding="utf-8")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={Path(tmp_path) / 'chromium-profile'}", "--virtual-time-budget=10000"]
+    out = subprocess.run([CHROMIUM, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True,
+                         timeout=120, check=True)
+    return out.stdout

@@ -196,3 +196,43 @@ def test_single_split_mode_still_runs(demo_run):
     p_valid = np.load(single / "preds/bag_valid.npy")
     y, m = np.stack([b.target for b in valid]), np.stack([b.mask for b in valid])
     assert np.allclose(read_json(single / "thresholds.json")["thresholds"], tune_thresholds(y, p_valid, mask=m))
+
+
+def test_executed_notebooks_hold_no_stderr_and_no_warning(demo_run):
+    root, work, result = demo_run
+    executed = sorted((work / "executed").glob("*.ipynb"))
+    assert len(executed) >= 14
+    for path in executed:
+        for cell in __import__("json").loads(path.read_text())["cells"]:
+            for out in cell.get("outputs", []):
+                assert out.get("name") != "stderr", (path.name, "".join(out.get("text", ""))[:300])
+                text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+                assert "Warning" not in text, (path.name, text[:300])
+                assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {}), path.name
+    cnn = (work / "executed/03_cnn_tempering-fold0.ipynb").read_text()
+    assert "CNN: 100%" in cnn  # one bar over the epochs that ends at 100%, not a bar per epoch
+    assert "epoch 3:" not in cnn
+
+
+def test_report_renders_every_figure_and_the_runs_scores(demo_run, tmp_path):
+    from test_report import check_report
+    root, work, result = demo_run
+    assert check_report(work, tmp_path) >= 10  # EDA, schedules and training curves of each fold, thresholds
+
+
+def test_runs_table_lists_this_modules_runs(demo_run):
+    from utils.runs import runs_table
+    root, work, result = demo_run
+    rows = runs_table(root).set_index("run")
+    assert rows.loc["a", "status"] == "finished" and rows.loc["a", "folds"] == 3
+    assert rows.loc["a", "test_macro_f1"] == read_json(work / "scores/test_hidden.json")["macro_f1"]
+    assert rows.loc["a", "submission"] == str(Path(result["f1"]).parent)
+
+
+def test_the_terminal_shows_one_line_per_notebook_with_its_expected_time(demo_run):
+    root, work, result = demo_run
+    cmd = [sys.executable, "-m", "utils.pipeline", "--work", str(work), "--from", "06", "--to", "06"]
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=True)
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 1 and "06_threshold_tuning" in lines[0] and "(expected " in lines[0], out.stdout
+    assert out.stderr == ""  # no kernel or widget warnings

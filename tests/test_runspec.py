@@ -158,3 +158,20 @@ def test_p_values_are_read_as_python_literals_else_strings(text, value):
     assert parse_value(text) == value and type(parse_value(text)) is type(value)
     args = build_parser().parse_args(["-p", "cnn_epochs", text, "-p", "bag_head", "mean"])
     assert [(k, parse_value(v)) for k, v in args.p] == [("cnn_epochs", value), ("bag_head", "mean")]
+
+
+def test_dry_run_prints_each_notebook_and_fold_and_writes_nothing(tmp_path, capsys):
+    from utils.pipeline import main
+    assert main(["--work", str(tmp_path / "w"), "--folds", "2", "--seed", "5", "-p", "cnn_epochs", "3",
+                 "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("plan: python -m utils.pipeline --seed 5 --folds 2 --work")
+    lines = [line.split() for line in out.splitlines() if line.startswith("  ")]
+    assert [w[0] for w in lines] == ["00_demo_data", "01_eda", "02_swav_warmup", "03_cnn_tempering-fold0",
+                                     "03_cnn_tempering-fold1", "04_feature_dump-fold0", "04_feature_dump-fold1",
+                                     "05_bilstm-fold0", "05_bilstm-fold1", "06_threshold_tuning", "07_submission"]
+    by_step = {w[0]: w[1:] for w in lines}
+    assert "fold=1" in by_step["03_cnn_tempering-fold1"] and "cnn_epochs=3" in by_step["03_cnn_tempering-fold1"]
+    assert "seed=5" in by_step["00_demo_data"] and "n_folds=2" in by_step["06_threshold_tuning"]
+    assert "cnn_epochs=3" not in by_step["05_bilstm-fold0"]  # only what each notebook declares
+    assert not (tmp_path / "w").exists()

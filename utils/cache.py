@@ -19,6 +19,7 @@ from PIL import Image
 from .atomic import atomic_path
 from .data import Competition, DataError
 from .facts import IMAGE_HW
+from .progress import progress as progress_bar
 
 
 @dataclass
@@ -73,7 +74,7 @@ def decode(path: Path, mode: str, hw=IMAGE_HW) -> tuple[np.ndarray, bool]:
         raise DataError(f"{path}: cannot be decoded ({type(e).__name__}: {e})") from e
 
 
-def build_cache(comp: Competition, work_dir, mode: str = "L", progress: bool = False) -> ImageCache:
+def build_cache(comp: Competition, work_dir, mode: str = "L", progress: str | None = None) -> ImageCache:
     """Load the cache for `comp` from `work_dir`, building it if missing or stale."""
     if mode not in ("L", "RGB"):
         raise ValueError(f"mode must be 'L' or 'RGB', not {mode!r}")
@@ -90,10 +91,7 @@ def build_cache(comp: Competition, work_dir, mode: str = "L", progress: bool = F
 
     shape = (len(items), *IMAGE_HW) + ((3,) if mode == "RGB" else ())
     resized = 0
-    iterator = items
-    if progress:
-        from tqdm.auto import tqdm
-        iterator = tqdm(items, desc=f"caching images ({mode})", mininterval=2)
+    iterator = progress_bar(items, desc=f"caching images ({mode})", style=progress, mininterval=2)
     with atomic_path(path) as tmp:  # streamed into a memory map, never held in memory
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
         for i, (split, name) in enumerate(iterator):

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from .atomic import atomic_path
+from .progress import progress as progress_bar
 
 
 def choose_device(device: str = "auto") -> torch.device:
@@ -91,15 +92,17 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
         checkpoint_dir, lr_schedule: Callable[[float], float] | None = None,
         evaluate: Callable[[nn.Module], dict] | None = None, select: str | None = None,
         on_epoch_start: Callable[[int], dict] | None = None,
-        generator: torch.Generator | None = None, progress: bool = True,
-        stop_after: int | None = None, key: str | None = None) -> pd.DataFrame:
+        generator: torch.Generator | None = None, progress: str | None = "text",
+        stop_after: int | None = None, key: str | None = None, desc: str = "training") -> pd.DataFrame:
     """Train for `epochs`, resuming from `checkpoint_dir/last.pt` if present.
 
     batches(epoch) yields batches; train_step(model, batch, epoch) returns the loss tensor;
     lr_schedule(fractional epoch) gives the learning rate per step; on_epoch_start(epoch)
     updates loss parameters (gamma, tempered weights) and returns them for the history;
     evaluate(model) returns validation metrics; `select` names the metric (higher is
-    better) that picks best.pt. `stop_after` ends the call after that many epochs (tests
+    better) that picks best.pt. `progress` is the style of the one bar over the epochs
+    (utils.progress: "widgets", "text" or None); the history is returned, not printed.
+    `stop_after` ends the call after that many epochs (tests
     use it to simulate an interruption). `key` (see run_key) must match the checkpoint's
     for it to be resumed; otherwise training starts afresh.
     """
@@ -118,17 +121,15 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
         if start < epochs:
             print(f"resuming from {last} after epoch {start - 1}")
     done = 0
+    bar = progress_bar(total=epochs, desc=desc, style=progress)
+    bar.update(start)
     for epoch in range(start, epochs):
         t0 = time.time()
         extra = on_epoch_start(epoch) if on_epoch_start else {}
         model.train()
         epoch_batches = list(batches(epoch))
         losses = []
-        iterator = epoch_batches
-        if progress:
-            from tqdm.auto import tqdm
-            iterator = tqdm(epoch_batches, desc=f"epoch {epoch}", leave=False, mininterval=5)
-        for i, batch in enumerate(iterator):
+        for i, batch in enumerate(epoch_batches):
             if lr_schedule is not None:
                 for group in optimizer.param_groups:
                     group["lr"] = lr_schedule(epoch + i / len(epoch_batches))
@@ -155,12 +156,13 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
         save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                      "epoch": epoch, "history": history, "best": best, "key": key,
                      "rng": _rng_state(generator)}, last)
-        if progress:
-            shown = {k: round(v, 4) for k, v in row.items() if isinstance(v, float)}
-            print(f"epoch {epoch}: {shown}")
+        shown = {"loss": row["train_loss"], **({select: row[f"valid_{select}"]} if f"valid_{select}" in row else {})}
+        bar.set_postfix({k: round(v, 4) for k, v in shown.items()}, refresh=False)
+        bar.update(1)
         done += 1
         if stop_after is not None and done >= stop_after:
             break
+    bar.close()
     return pd.DataFrame(history)
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from .profiles import profile_parameters
 from .rundir import read_json, require, write_json
 from .runspec import (RunConflict, check_resume, command_line, effective, merge_run, record_step,
-                      stored_run, write_run)
+                      set_status, stored_run, write_run)
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = REPO / "notebooks"
@@ -100,11 +100,13 @@ def folds_in_split(work_dir: Path, asked: int) -> int:
 def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: int | None = None,
               device: str | None = None, start: str = "00", overrides: dict | None = None,
               submission_dir=None, stop: str | None = None, quiet: bool = False,
-              extras: bool = False, folds: int | None = None, force: bool = False) -> dict:
+              extras: bool = False, folds: int | None = None, force: bool = False,
+              dry_run: bool = False) -> dict:
     """Execute the chain (or its part from `start` to `stop`); returns submission.json's content.
 
     Arguments left as None take the work folder's run (run.json) or else the defaults (demo
-    profile, the profile's seed and folds, the CPU). `folds` (>= 2) runs the K-fold mode."""
+    profile, the profile's seed and folds, the CPU). `folds` (>= 2) runs the K-fold mode.
+    `dry_run` prints the plan (notebooks, folds, the parameters each gets) and runs nothing."""
     import papermill as pm
 
     overrides = dict(overrides or {})
@@ -129,16 +131,19 @@ def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: in
     if run["folds"] == 1:
         raise ValueError("--folds needs K >= 2 (or 0 for the single validation split)")
     params.update(data_dir=run["data"], work_dir=str(work_dir), device=run["device"],
-                  build_demo_data=args.get("data") is None, submission_dir=run["submissions"])
-    work_dir.mkdir(parents=True, exist_ok=True)
-    write_run(work_dir, args, overrides, params)
-    say = (lambda text: None) if quiet else (lambda text: print(text, flush=True))
-    for note in notes:
-        say(note)
-
+                  build_demo_data=args.get("data") is None, submission_dir=run["submissions"],
+                  progress="text")
+    say = (lambda text, end="\n": None) if quiet else (lambda text, end="\n": print(text, end=end, flush=True))
     n_folds = run["folds"] if names[0].startswith(start) else folds_in_split(work_dir, run["folds"])
     todo = steps(chain, n_folds)
     first, last = span(todo, start, stop)
+    if dry_run:
+        print_plan(todo[first:last + 1], params, n_folds, command_line(args, overrides, work_dir), notes)
+        return {}
+    work_dir.mkdir(parents=True, exist_ok=True)
+    write_run(work_dir, args, overrides, params)
+    for note in notes:
+        say(note)
     done = [(step_label(n, f), n) for n, f, _ in todo[:first]]
     problems = check_resume(work_dir, done, Path(run["data"]))
     if problems and not force:
@@ -146,7 +151,8 @@ def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: in
     for problem in problems:
         say(f"--force: {problem}")
     resume = command_line(args, overrides, work_dir)
-    timings = {}
+    timing_file = work_dir / "timings.json"
+    timings = read_json(timing_file) if timing_file.exists() else {}
     i = first
     while i <= last:
         name, fold, artifacts = todo[i]
@@ -154,21 +160,25 @@ def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: in
         source = NOTEBOOK_DIR / f"{name}.ipynb"
         target = work_dir / "executed" / f"{label}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
-        wanted = declared_parameters(source)
-        passed = {k: v for k, v in {**params, "n_folds": n_folds, "fold": fold}.items() if k in wanted}
-        say(f"[{time.strftime('%H:%M:%S')}] {label} ...")
+        expected = timings.get(label)
+        say(f"[{time.strftime('%H:%M:%S')}] {label:<28}", end="")
+        set_status(work_dir, "running", label)
         t0 = time.time()
         try:
-            pm.execute_notebook(str(source), str(target), parameters=passed, cwd=str(NOTEBOOK_DIR),
-                                kernel_name="python3", progress_bar=False, log_output=False)
+            pm.execute_notebook(str(source), str(target), parameters=passed_parameters(source, params, n_folds, fold),
+                                cwd=str(NOTEBOOK_DIR), kernel_name="python3", progress_bar=False,
+                                log_output=False, extra_arguments=QUIET_KERNEL, coalesce_streams=True)
         except pm.PapermillExecutionError as e:
+            say(f" failed after {time.time() - t0:.0f}s")
+            set_status(work_dir, "failed", label, f"{e.ename}: {e.evalue}")
             raise ChainFailed(f"{label} failed: {e.ename}: {e.evalue}\n"
                               f"  executed copy: {target}\n"
                               f"  fix it, then resume: {resume} --from {name[:2]}") from None
         timings[label] = round(time.time() - t0, 1)
+        write_json(timing_file, timings)
         require(work_dir, *artifacts)
         record_step(work_dir, label, artifacts)
-        say(f"    done in {timings[label]:.0f}s")
+        say(f" {timings[label]:4.0f}s" + (f"  (expected {expected:.0f}s)" if expected else ""))
         if name == "00_demo_data":  # the data may hold fewer genes than the split or folds need
             for note in read_json(work_dir / "data.json").get("split", {}).get("notes", []):
                 say(f"    note: {note}")
@@ -176,10 +186,44 @@ def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: in
             todo = steps(chain, n_folds)
             last = span(todo, start, stop)[1]
         i += 1
-    timing_file = work_dir / "timings.json"
-    old = read_json(timing_file) if timing_file.exists() else {}
-    write_json(timing_file, {**old, **timings})
+    finished = todo[last][0] in ("07_submission", "08_explain")
+    set_status(work_dir, "finished" if finished else "stopped", step_label(*todo[last][:2]))
+    if finished and (work_dir / "submission.json").exists():
+        from .report import write_report
+
+        say(f"report: {write_report(work_dir)}")
     return read_json(work_dir / "submission.json") if (work_dir / "submission.json").exists() else {}
+
+
+# The kernel's own log (a warning that it talks to papermill over local TCP) is not the
+# notebook's output: keep it out of the terminal. Errors still show. coalesce_streams (above)
+# keeps a progress bar's last state instead of one output per redraw.
+QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
+
+
+def passed_parameters(notebook: Path, params: dict, n_folds: int, fold: int | None) -> dict:
+    """The run's values of the parameters `notebook` declares (papermill would refuse none,
+    but a notebook should get only what it reads)."""
+    wanted = declared_parameters(notebook)
+    return {k: v for k, v in {**params, "n_folds": n_folds, "fold": fold}.items() if k in wanted}
+
+
+def print_plan(todo, params: dict, n_folds: int, command: str, notes: list[str]) -> None:
+    """--dry-run: each notebook (and fold) to run, with the parameters it gets that differ
+    from its own defaults."""
+    import papermill as pm
+
+    print(f"plan: {command}")
+    for note in notes:
+        print(note)
+    if n_folds >= 2:
+        print(f"{n_folds} folds (00 uses fewer if the training set has fewer genes)")
+    for name, fold, _ in todo:
+        source = NOTEBOOK_DIR / f"{name}.ipynb"
+        defaults = {k: parse_value(v["default"]) for k, v in pm.inspect_notebook(str(source)).items()}
+        changed = {k: v for k, v in passed_parameters(source, params, n_folds, fold).items()
+                   if defaults.get(k, object()) != v}
+        print(f"  {step_label(name, fold):<28} " + " ".join(f"{k}={v!r}" for k, v in changed.items()))
 
 
 class ChainFailed(RuntimeError):
@@ -205,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--folds", type=int, default=None, metavar="K",
                         help="K-fold mode (K >= 2): per-fold CNN and bag model, out-of-fold "
                              "thresholds, test averaged over folds; 0: one validation split")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the plan (notebooks, folds, parameters) and run nothing")
     parser.add_argument("--force", action="store_true",
                         help="go on although the arguments differ from the work folder's run "
                              "or its artifacts are stale")
@@ -219,7 +265,7 @@ def main(argv=None) -> int:
     try:
         result = run_chain(args.profile, args.data, args.work, args.seed, args.device,
                            args.start, overrides, args.submissions, args.stop, extras=args.extras,
-                           folds=args.folds, force=args.force)
+                           folds=args.folds, force=args.force, dry_run=args.dry_run)
     except (ChainFailed, RunConflict, StaleRun) as e:
         print(f"\nFAILED: {e}", file=sys.stderr)
         return 1

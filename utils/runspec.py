@@ -12,6 +12,7 @@ new artifacts.
 from __future__ import annotations
 
 import shlex
+import time
 from pathlib import Path
 
 from .profiles import profile_parameters
@@ -99,6 +100,16 @@ def write_run(work_dir: Path, args: dict, overrides: dict, parameters: dict) -> 
     write_json(path, {"args": args, "overrides": overrides, "profile": parameters["profile"],
                       "parameters": parameters, "command": command_line(args, overrides, work_dir),
                       "steps": old.get("steps", {}) if "args" in old else {}})
+
+
+def set_status(work_dir: Path, state: str, step: str, error: str | None = None) -> None:
+    """Where the run stands, for `python -m utils.runs`: running (or killed) at `step`,
+    failed there with `error`, stopped after it (--to), or finished."""
+    path = Path(work_dir) / "run.json"
+    record = read_json(path)
+    record["status"] = {"state": state, "step": step, "error": error,
+                        "time": time.strftime("%Y-%m-%d %H:%M:%S")}
+    write_json(path, record)
 
 
 def _stamp(path: Path) -> str | None:

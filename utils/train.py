@@ -61,7 +61,8 @@ class WarmupSettings(ImageSettings):
     pair_within_bag: bool = True
 
 
-def warm_up(cache, bags, s: WarmupSettings, device, checkpoint_dir, inputs: dict | None = None):
+def warm_up(cache, bags, s: WarmupSettings, device, checkpoint_dir, inputs: dict | None = None,
+            progress: str | None = "text"):
     """Self-supervised warm-up of a fresh backbone on every image of `bags`; (backbone, history).
 
     The two views of an image are two augmentations of it and of another image of its bag
@@ -98,7 +99,7 @@ def warm_up(cache, bags, s: WarmupSettings, device, checkpoint_dir, inputs: dict
 
     key = run_key(settings=dataclasses.asdict(s), **(inputs or {}))
     history = fit(net, optimizer, batches, train_step, s.warmup_epochs, checkpoint_dir,
-                  generator=generator, key=key)
+                  generator=generator, key=key, progress=progress, desc="warm-up")
     return model, history
 
 
@@ -138,7 +139,8 @@ def image_bag_probs(model, cache, bags, s: CNNSettings, device, batch_size: int 
 
 
 def fit_image_model(cache, train, valid, s: CNNSettings, device, checkpoint_dir,
-                    init_state=None, inputs: dict | None = None, stop_after=None):
+                    init_state=None, inputs: dict | None = None, stop_after=None,
+                    progress: str | None = "text"):
     """Train the image CNN on every image of `train` with its bag's labels; (model, history).
 
     Loss: focal (eq. 1) with the stage mask, gamma annealed, label weights w_m tempered.
@@ -183,7 +185,7 @@ def fit_image_model(cache, train, valid, s: CNNSettings, device, checkpoint_dir,
     history = fit(model, optimizer, batches, train_step, s.cnn_epochs, checkpoint_dir,
                   lr_schedule=CosineLR(s.cnn_lr, s.cnn_lr_min, s.cnn_lr_T), evaluate=validate,
                   select=s.select_metric, on_epoch_start=on_epoch_start, generator=generator,
-                  stop_after=stop_after, key=key)
+                  stop_after=stop_after, key=key, progress=progress, desc="CNN")
     return model, history
 
 
@@ -228,7 +230,7 @@ def predict_bags(model, features, cache, bags, device, orders: int = 1, seed: in
 
 
 def fit_bag_model(features, cache, train, valid, s: BagSettings, device, checkpoint_dir,
-                  inputs: dict | None = None):
+                  inputs: dict | None = None, progress: str | None = "text"):
     """Train the bag head on per-image features; (model, history). Images of each bag
     come in a fresh order every epoch, since a bag has no order."""
     generator = seed_everything(s.seed)
@@ -253,5 +255,5 @@ def fit_bag_model(features, cache, train, valid, s: BagSettings, device, checkpo
     history = fit(model, torch.optim.Adam(model.parameters(), lr=s.lstm_lr), batches, train_step,
                   s.lstm_epochs, checkpoint_dir, lr_schedule=CosineLR(s.lstm_lr, s.lstm_lr_min, s.lstm_epochs),
                   evaluate=validate, select=s.select_metric, on_epoch_start=on_epoch_start,
-                  generator=generator, progress=False, key=key)
+                  generator=generator, progress=progress, key=key, desc=f"bag head ({s.bag_head})")
     return model, history

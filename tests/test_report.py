@@ -1,0 +1,121 @@
+"""The run report (report.html) and the table of runs (utils.runs), on run folders written
+with the pipeline's own writers: a finished single-split run, a K-fold run, a failed run."""
+from html.parser import HTMLParser
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+from conftest import render_in_chromium
+from utils.report import write_report
+from utils.rundir import read_json, write_json
+from utils.runs import main as runs_main
+from utils.runs import runs_table
+from utils.runspec import record_step, set_status, write_run
+
+matplotlib.use("Agg")
+SCORES = {"auc": 0.91234, "auc_within_stage": 0.7712, "macro_f1": 0.5561, "sample_f1": 0.6012, "score": 0.6475}
+
+
+def _run(root, name, overrides=None, folds=0, state="finished", step="07_submission", error=None, test=SCORES):
+    """A work folder as the pipeline leaves it (run.json, data.json, scores, timings, submission)."""
+    import matplotlib.pyplot as plt
+
+    work = Path(root) / name
+    params = {"profile": "demo", "seed": 3, "bag_head": "attention", "n_folds": folds}
+    write_run(work, {"profile": "demo", "seed": 3}, overrides or {}, params)
+    write_json(work / "data.json", {"fingerprint": "x", "split": {"n_folds": folds, "notes": []}})
+    write_json(work / "timings.json", {"00_demo_data": 60.0, "03_cnn_tempering": 120.0})
+    for label in ["00_demo_data", "03_cnn_tempering"]:
+        record_step(work, label, [])
+    set_status(work, state, step, error)
+    if state == "finished":
+        write_json(work / "thresholds.json", {"source": "bag", "thresholds": [0.5] * 30,
+                                              "valid_tuned": {**SCORES, "macro_f1": 0.61}, "valid_at_0.5": SCORES})
+        write_json(work / "scores/test_hidden.json", test)
+        write_json(work / "scores/per_label.json", [{"term": f"{j} term", "F1": 0.5, "threshold": 0.4,
+                                                     "positives": 3, "share": 0.1} for j in range(30)])
+        write_json(work / "submission.json", {"f1": str(root / "subs" / name / "submission_f1.csv"),
+                                              "auc": str(root / "subs" / name / "submission_auc.csv"),
+                                              "manifest": str(root / "subs" / name / "manifest.json")})
+        (work / "figures").mkdir()
+        fig, ax = plt.subplots(figsize=(3, 2))
+        ax.plot([0, 1], [1, 0])
+        fig.savefig(work / "figures/curve.png")
+        plt.close(fig)
+    return work
+
+
+def test_runs_table_lists_finished_kfold_failed_runs_and_survives_an_empty_folder(tmp_path, capsys):
+    _run(tmp_path, "single", overrides={"cnn_epochs": 6})
+    _run(tmp_path, "kfold", folds=3, test={**SCORES, "score": 0.70})
+    _run(tmp_path, "failed", state="failed", step="03_cnn_tempering-fold1", error="FloatingPointError: loss is nan")
+    _run(tmp_path, "killed", state="running", step="05_bilstm")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken/run.json").write_text("{not json")
+    table = runs_table(tmp_path)
+    assert table.run.tolist()[:2] == ["kfold", "single"]  # best hidden-test score first
+    rows = table.set_index("run")
+    assert rows.loc["kfold", "folds"] == 3 and rows.loc["single", "folds"] == 0
+    assert rows.loc["single", "changed"] == "cnn_epochs=6" and rows.loc["single", "minutes"] == 3.0
+    assert rows.loc["single", "test_macro_f1"] == SCORES["macro_f1"] and rows.loc["single", "valid_macro_f1"] == 0.61
+    assert rows.loc["failed", "status"] == "failed at 03_cnn_tempering-fold1: FloatingPointError: loss is nan"
+    assert rows.loc["killed", "status"].startswith("incomplete (running or killed at 05_bilstm; last finished 03_cnn")
+    assert rows.loc["broken", "status"].startswith("unreadable: JSONDecodeError")
+    assert "empty" not in rows.index
+    assert sorted(runs_table(tmp_path, sort="valid_macro_f1").run.tolist()[:2]) == ["kfold", "single"]
+    assert runs_main([str(tmp_path), "--csv", str(tmp_path / "runs.csv")]) == 0
+    assert "failed at 03_cnn_tempering-fold1" in capsys.readouterr().out
+    assert (tmp_path / "runs.csv").read_text().startswith("run,status,profile")
+    assert runs_main([str(tmp_path / "empty")]) == 0 and "no runs found" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="--sort 'nope'"):
+        runs_table(tmp_path, sort="nope")
+
+
+class _Cells(HTMLParser):
+    """The score cells of the page: (file, key, metric) -> text."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells, self._open, self.body = {}, None, {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "body":
+            self.body = attrs
+        if tag == "td" and "data-score" in attrs:
+            self._open = (attrs["data-file"], attrs["data-key"], attrs["data-score"])
+            self.cells[self._open] = ""
+
+    def handle_data(self, data):
+        if self._open:
+            self.cells[self._open] += data.strip()
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self._open = None
+
+
+def check_report(work, tmp_path):
+    """Open work/report.html in headless Chromium: every figure decoded, every score the
+    JSON's (to the 4 decimals shown). Returns the number of figures."""
+    parser = _Cells()
+    parser.feed(render_in_chromium(work / "report.html", tmp_path))
+    widths = [int(w) for w in parser.body["data-image-widths"].split(",")]
+    assert widths and all(w > 0 for w in widths), widths
+    assert parser.cells
+    for (file, key, metric), text in parser.cells.items():
+        scores = read_json(work / file)
+        value = (scores[key] if key else scores).get(metric)
+        assert text == ("" if value is None else f"{value:.4f}"), (file, key, metric)
+    return len(widths)
+
+
+def test_report_shows_the_runs_scores_and_figures(tmp_path):
+    work = _run(tmp_path, "single", overrides={"cnn_epochs": 6})
+    html = write_report(work).read_text()
+    assert "python -m utils.pipeline --profile demo --seed 3" in html and "cnn_epochs" in html
+    assert 'href="executed/' not in html and "subs/single/submission_f1.csv" in html
+    assert "3 term" in html and "http" not in html.replace("http-equiv", "")  # nothing to fetch
+    assert check_report(work, tmp_path) == 1
