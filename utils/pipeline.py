@@ -102,7 +102,8 @@ def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: in
               submission_dir=None, stop: str | None = None, quiet: bool = False,
               extras: bool = False, folds: int | None = None, force: bool = False,
               dry_run: bool = False) -> dict:
-    """Execute the chain (or its part from `start` to `stop`); returns submission.json's content.
+    """Execute the chain (or its part from `start` to `stop`); returns submission.json's
+    content once the run is finished (07 or 08 ran), else {}.
 
     Arguments left as None take the work folder's run (run.json) or else the defaults (demo
     profile, the profile's seed and folds, the CPU). `folds` (>= 2) runs the K-fold mode.
@@ -186,13 +187,14 @@ def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: in
             todo = steps(chain, n_folds)
             last = span(todo, start, stop)[1]
         i += 1
-    finished = todo[last][0] in ("07_submission", "08_explain")
+    finished = todo[last][0] in ("07_submission", "08_explain") and (work_dir / "submission.json").exists()
     set_status(work_dir, "finished" if finished else "stopped", step_label(*todo[last][:2]))
-    if finished and (work_dir / "submission.json").exists():
-        from .report import write_report
+    if not finished:  # stopped early (--to): no submission of this run to show
+        return {}
+    from .report import write_report
 
-        say(f"report: {write_report(work_dir)}")
-    return read_json(work_dir / "submission.json") if (work_dir / "submission.json").exists() else {}
+    say(f"report: {write_report(work_dir)}")
+    return read_json(work_dir / "submission.json")
 
 
 # The kernel's own log (a warning that it talks to papermill over local TCP) is not the
