@@ -67,6 +67,9 @@ def test_chain_writes_validated_submissions_and_learns(demo_run):
     thresholds = np.array(read_json(work / "thresholds.json")["thresholds"])
     scores = evaluate(y, p, apply_thresholds(p, thresholds, m), mask=m)
     assert scores == pytest.approx(read_json(work / "scores/test_hidden.json"))  # what 07 reported
+    floors = {(r["floor"], r["bags"]) for r in read_json(work / "scores/floors.json")}  # printed beside it
+    assert floors == {(f, b) for f in ["stage prior", "thumbnails + logistic regression"]
+                      for b in ["out-of-fold", "hidden test"]}
     assert _passes_floors(scores), scores
     # The submitted F1 file holds exactly these predictions, row by row in test order.
     rows = [line.split(",") for line in Path(result["f1"]).read_text().splitlines()[1:]]

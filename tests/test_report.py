@@ -33,6 +33,7 @@ def _run(root, name, overrides=None, folds=0, state="finished", step="07_submiss
         write_json(work / "thresholds.json", {"source": "bag", "thresholds": [0.5] * 30,
                                               "valid_tuned": {**SCORES, "macro_f1": 0.61}, "valid_at_0.5": SCORES})
         write_json(work / "scores/test_hidden.json", test)
+        write_json(work / "scores/floors.json", [{"floor": "stage prior", "bags": "hidden test", **SCORES}])
         write_json(work / "scores/per_label.json", [{"term": f"{j} term", "F1": 0.5, "threshold": 0.4,
                                                      "positives": 3, "share": 0.1} for j in range(30)])
         write_json(work / "submission.json", {"f1": str(root / "subs" / name / "submission_f1.csv"),
@@ -107,7 +108,7 @@ def check_report(work, tmp_path):
     assert parser.cells
     for (file, key, metric), text in parser.cells.items():
         scores = read_json(work / file)
-        value = (scores[key] if key else scores).get(metric)
+        value = (scores[int(key)] if isinstance(scores, list) else scores[key] if key else scores).get(metric)
         assert text == ("" if value is None else f"{value:.4f}"), (file, key, metric)
     return len(widths)
 

@@ -26,18 +26,18 @@ def stage_prior(train, bags) -> np.ndarray:
     return np.stack([rates.get(b.stage, np.zeros(y.shape[1])) * b.mask for b in bags])
 
 
-def thumbnails(cache, bags, hw=THUMBNAIL_HW) -> np.ndarray:
+def thumbnails(cache, bags, hw=THUMBNAIL_HW, chunk: int = 1024) -> np.ndarray:
     """(n_bags, H*W + 5): each bag's grey thumbnails (area-averaged), averaged over its images,
-    and a one-hot of its stage."""
+    and a one-hot of its stage. Images are read `chunk` at a time, so memory stays small."""
     rows, bag_of = image_table(bags, cache)
-    images = torch.from_numpy(np.asarray(cache.array[np.sort(np.unique(rows))])).float()
-    if images.dim() == 4:  # RGB cache: luma
-        images = images @ torch.tensor([0.299, 0.587, 0.114])
-    small = F.adaptive_avg_pool2d(images[:, None] / 255.0, hw).flatten(1).numpy()
-    position = {r: i for i, r in enumerate(np.sort(np.unique(rows)))}
-    per_bag = mean_per_bag(small[[position[r] for r in rows]], bag_of, len(bags))
+    small = np.zeros((len(rows), hw[0] * hw[1]))
+    for start in range(0, len(rows), chunk):
+        images = torch.from_numpy(np.asarray(cache.array[rows[start:start + chunk]])).float()
+        if images.dim() == 4:  # RGB cache: luma
+            images = images @ torch.tensor([0.299, 0.587, 0.114])
+        small[start:start + chunk] = F.adaptive_avg_pool2d(images[:, None] / 255.0, hw).flatten(1).numpy()
     stages = np.eye(5)[[b.stage - 2 for b in bags]]
-    return np.hstack([per_bag, stages])
+    return np.hstack([mean_per_bag(small, bag_of, len(bags)), stages])
 
 
 def thumbnail_logreg(train_x, train_bags, x, bags, C: float = 0.1) -> np.ndarray:
@@ -60,3 +60,41 @@ def thumbnail_logreg(train_x, train_bags, x, bags, C: float = 0.1) -> np.ndarray
         model = LogisticRegression(C=C, max_iter=2000).fit(train_z[rows], y[rows, j])
         out[:, j] = model.predict_proba(z)[:, 1]
     return out * np.stack([b.mask for b in bags])
+
+
+FLOORS = {
+    "stage prior": lambda train, bags, x_train, x: stage_prior(train, bags),
+    "thumbnails + logistic regression": lambda train, bags, x_train, x: thumbnail_logreg(x_train, train, x, bags),
+}
+
+
+def score_floors(comp, cache, n_folds: int = 3, seed: int = 0, y_test=None) -> tuple[list[dict], dict]:
+    """Both floors scored as the chain's K-fold mode scores a model: thresholds tuned on the
+    out-of-fold predictions of every training bag (gene-grouped folds), test predictions from
+    a fit on all training bags. Returns (score rows: floor, bags, metrics...; test
+    predictions {floor: (probabilities, 0/1 predictions)}); hidden-test rows where `y_test`."""
+    from .folds import assemble_out_of_fold
+    from .metrics import evaluate
+    from .splits import feasible_folds, grouped_folds
+    from .thresholds import apply_thresholds, tune_thresholds
+
+    genes = [b.gene for b in comp.train]
+    k = feasible_folds(len(set(genes)), n_folds, f"{n_folds}-fold cross-validation")
+    fold_of = grouped_folds(genes, comp.targets(), k, seed)
+    x_train, x_test = thumbnails(cache, comp.train), thumbnails(cache, comp.test)
+    y_train, m_train = comp.targets(), np.stack([b.mask for b in comp.train])
+    m_test = np.stack([b.mask for b in comp.test])
+    rows, test = [], {}
+    for name, predict in FLOORS.items():
+        held = [np.flatnonzero(fold_of == f) for f in range(k)]
+        oof = assemble_out_of_fold(len(comp.train), [h.tolist() for h in held], [
+            predict([comp.train[i] for i in np.flatnonzero(fold_of != f)], [comp.train[i] for i in h],
+                    x_train[fold_of != f], x_train[h]) for f, h in enumerate(held)])
+        thresholds = tune_thresholds(y_train, oof, mask=m_train)
+        rows.append({"floor": name, "bags": "out-of-fold",
+                     **evaluate(y_train, oof, apply_thresholds(oof, thresholds, m_train), mask=m_train)})
+        p_test = predict(comp.train, comp.test, x_train, x_test)
+        test[name] = (p_test, apply_thresholds(p_test, thresholds, m_test))
+        if y_test is not None:
+            rows.append({"floor": name, "bags": "hidden test", **evaluate(y_test, p_test, test[name][1], mask=m_test)})
+    return rows, test

@@ -26,7 +26,8 @@ def _json(path: Path):
 
 
 def score_rows(work_dir: Path) -> list[dict]:
-    """(what was scored, on which bags, the JSON file and its scores), best known first."""
+    """(what was scored, on which bags, the JSON file (and key or list index) and its scores):
+    the model, the floors beside it (scores/floors.json, written by 07), the CNN alone."""
     rows = []
     hidden = work_dir / "scores/test_hidden.json"
     if hidden.exists():
@@ -40,6 +41,9 @@ def score_rows(work_dir: Path) -> list[dict]:
                      "key": "valid_tuned", "scores": thresholds["valid_tuned"]})
         rows.append({"name": f"{thresholds['source']} model, {where}, thresholds 0.5", "file": "thresholds.json",
                      "key": "valid_at_0.5", "scores": thresholds["valid_at_0.5"]})
+    for i, row in enumerate(_json(work_dir / "scores/floors.json") or []):
+        rows.append({"name": f"floor: {row['floor']}, {row['bags']}", "file": "scores/floors.json", "key": str(i),
+                     "scores": row})
     for path in sorted(work_dir.glob("scores/cnn_mean_pool.json")) + sorted(work_dir.glob("fold*/scores/cnn_mean_pool.json")):
         fold = path.parent.parent.name if path.parent.parent != work_dir else "validation split"
         rows.append({"name": f"CNN alone, images averaged per bag ({fold}, thresholds 0.5)",
