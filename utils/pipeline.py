@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import json
 import sys
 import time
@@ -56,10 +57,17 @@ def parse_value(text: str):
         return text
 
 
-def declared_parameters(notebook: Path) -> set[str]:
+@functools.lru_cache(maxsize=None)
+def notebook_defaults(notebook: Path) -> dict:
+    """The parameters a notebook declares, with their default values (read once per run:
+    the checks, the plan and every fold ask for them)."""
     import papermill as pm
 
-    return set(pm.inspect_notebook(str(notebook)))
+    return {k: parse_value(v["default"]) for k, v in pm.inspect_notebook(str(notebook)).items()}
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    return set(notebook_defaults(notebook))
 
 
 def steps(chain, n_folds: int) -> list[tuple[str, int | None, list[str]]]:
@@ -213,8 +221,6 @@ def passed_parameters(notebook: Path, params: dict, n_folds: int, fold: int | No
 def print_plan(todo, params: dict, n_folds: int, command: str, notes: list[str]) -> None:
     """--dry-run: each notebook (and fold) to run, with the parameters it gets that differ
     from its own defaults."""
-    import papermill as pm
-
     print(f"plan: {command}")
     for note in notes:
         print(note)
@@ -222,7 +228,7 @@ def print_plan(todo, params: dict, n_folds: int, command: str, notes: list[str])
         print(f"{n_folds} folds (00 uses fewer if the training set has fewer genes)")
     for name, fold, _ in todo:
         source = NOTEBOOK_DIR / f"{name}.ipynb"
-        defaults = {k: parse_value(v["default"]) for k, v in pm.inspect_notebook(str(source)).items()}
+        defaults = notebook_defaults(source)
         changed = {k: v for k, v in passed_parameters(source, params, n_folds, fold).items()
                    if defaults.get(k, object()) != v}
         print(f"  {step_label(name, fold):<28} " + " ".join(f"{k}={v!r}" for k, v in changed.items()))

@@ -113,12 +113,11 @@ def set_status(work_dir: Path, state: str, step: str, error: str | None = None) 
 
 
 def _stamp(path: Path) -> str | None:
-    """Size and modification time of a file, or of every file under a folder."""
-    if not path.exists():
+    """Size and modification time of an artifact file (None when it is missing)."""
+    if not path.is_file():
         return None
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    return ";".join(f"{p.relative_to(path.parent)}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
-                    for p in files)
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}"
 
 
 def record_step(work_dir: Path, label: str, artifacts: list[str]) -> None:
