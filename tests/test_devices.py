@@ -79,3 +79,56 @@ def test_the_same_seed_twice_on_the_gpu_gives_the_same_weights(demo_dir, tmp_pat
     for a, b in zip(runs[0][0].state_dict().values(), runs[1][0].state_dict().values()):
         assert torch.equal(a, b)
     assert np.array_equal(runs[0][1].train_loss, runs[1][1].train_loss)
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_the_gpu_data_path_gathers_the_same_images_from_gpu_or_pinned_memory(demo_dir, tmp_path):
+    from utils.augment import BatchAugment
+    from utils.cache import build_cache
+    from utils.data import read_competition
+    from utils.loaders import ImageBatches, image_table, images_on
+
+    comp = read_competition(demo_dir, check_images=False)
+    cache = build_cache(comp, tmp_path)
+    rows, _ = image_table(comp.train[:20], cache)
+    device = torch.device("cuda")
+    on_gpu, pinned = images_on(cache.array, device), images_on(cache.array, device, share=0.0)
+    assert on_gpu.is_cuda and not pinned.is_cuda and pinned.is_pinned()
+    aug = BatchAugment(resize_hw=(116, 340), out_hw=(112, 336), hflip=0.5, vflip=0.5, blur_p=0.5)
+
+    def epoch(images, augment):
+        return list(ImageBatches(images, rows, None, None, 8, shuffle=True, augment=augment, device=device,
+                                 generator=torch.Generator().manual_seed(1))(0))
+
+    plain = epoch(cache.array, None)
+    for a, b, c in zip(plain, epoch(on_gpu, None), epoch(pinned, None)):
+        assert a["x"].is_cuda and torch.equal(a["x"], b["x"]) and torch.equal(a["x"], c["x"])
+        assert torch.equal(a["x"].cpu(), torch.from_numpy(cache.array[rows[a["index"].cpu().numpy()]]))
+    for a, b in zip(epoch(on_gpu, aug), epoch(pinned, aug)):
+        assert torch.equal(a["x"], b["x"])
+
+
+@pytest.mark.gpu
+@requires_gpu
+def test_a_resumed_gpu_run_equals_an_uninterrupted_one_dropout_included(tmp_path):
+    from torch import nn
+
+    from utils.engine import fit, seed_everything
+
+    device = torch.device("cuda")
+    x = torch.randn(64, 8, device=device)
+
+    def run(folder, stop_after=None):
+        g = seed_everything(0)
+        model = nn.Sequential(nn.Linear(8, 32), nn.Dropout(0.5), nn.Linear(32, 1)).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2, fused=True)
+        fit(model, opt, lambda e: [0, 1, 2], lambda m, b, e: (m(x) ** 2).mean(), 4, folder,
+            generator=g, progress=None, stop_after=stop_after)
+        return model
+
+    full = run(tmp_path / "full")
+    run(tmp_path / "cut", stop_after=2)
+    resumed = run(tmp_path / "cut")  # seeded afresh: only the saved CUDA state gives epoch 2 its masks
+    for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)

@@ -53,13 +53,14 @@ class BatchAugment:
     std: float = STD
 
     def params(self, n: int, generator: torch.Generator | None = None) -> dict:
-        """Per-sample random parameters (drawn on the CPU)."""
+        """Per-sample random parameters and their affine maps, drawn on the CPU (a whole
+        epoch's at once by utils.loaders.ImageBatches, uploaded in one copy)."""
         u = torch.rand(n, 6, generator=generator)
         rh, rw = self.resize_hw
         oh, ow = self.out_hw
         span_y = rh + 2 * self.pad - oh
         span_x = rw + 2 * self.pad - ow
-        return {
+        p = {
             "offset_y": (u[:, 0] * (span_y + 1)).floor() - span_y / 2,
             "offset_x": (u[:, 1] * (span_x + 1)).floor() - span_x / 2,
             "hflip": u[:, 2] < self.hflip,
@@ -72,6 +73,8 @@ class BatchAugment:
             "noise_y": torch.randint(0, _NOISE_MARGIN, (n,), generator=generator),
             "noise_x": torch.randint(0, _NOISE_MARGIN, (n,), generator=generator),
         }
+        p["theta"] = self.theta(p)
+        return p
 
     def theta(self, p: dict) -> torch.Tensor:
         """(B, 2, 3) affine maps from output to input coordinates (normalised, align_corners=False)."""
@@ -94,16 +97,20 @@ class BatchAugment:
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         p = self.params(x.shape[0], generator)
+        return self.apply(x, {k: v.to(x.device) for k, v in p.items()})
+
+    def apply(self, x: torch.Tensor, p: dict) -> torch.Tensor:
+        """Augment uint8 `x` with parameters `p` from `params` (already on x's device): a fixed
+        number of batched kernels and no host-device synchronisation."""
         x = to_float(x, self.grayscale)
         # Normalised coordinates do not depend on resolution, so a mild resize is folded into
         # the one resampling below; a strong downscale gets an anti-aliased resize first.
         if min(r / s for r, s in zip(self.resize_hw, x.shape[-2:])) < 0.75:
             x = _resize(x, self.resize_hw)
-        x = F.grid_sample(x, affine_grid(self.theta(p).to(x.device), self.out_hw), mode="bilinear",
+        x = F.grid_sample(x, affine_grid(p["theta"].to(x.dtype), self.out_hw), mode="bilinear",
                           padding_mode="border", align_corners=False)
-        if self.blur_p > 0 and bool(p["blur"].any()):
-            x = torch.where(p["blur"].to(x.device)[:, None, None, None],
-                            gaussian_blur(x, p["sigma"].to(x.device)), x)
+        if self.blur_p > 0:
+            x = torch.where(p["blur"][:, None, None, None], gaussian_blur(x, p["sigma"]), x)
         if self.noise_std > 0:
             x = x + self.noise_std * _noise(p, self.out_hw, x.device, x.dtype)
         return (x - self.mean) / self.std
@@ -121,8 +128,9 @@ def _noise(p: dict, hw, device, dtype) -> torch.Tensor:
         bank = torch.randn(_NOISE_PLANES, hw[0] + _NOISE_MARGIN, hw[1] + _NOISE_MARGIN, generator=g)
         _noise_banks[key] = bank.to(device, dtype)
     bank = _noise_banks[key]
-    return torch.stack([bank[k, y:y + hw[0], x:x + hw[1]] for k, y, x in
-                        zip(p["noise_plane"].tolist(), p["noise_y"].tolist(), p["noise_x"].tolist())])[:, None]
+    ys = p["noise_y"][:, None, None] + torch.arange(hw[0], device=device)[None, :, None]
+    xs = p["noise_x"][:, None, None] + torch.arange(hw[1], device=device)[None, None, :]
+    return bank[p["noise_plane"][:, None, None], ys, xs][:, None]  # one gather, no loop
 
 
 def affine_grid(theta: torch.Tensor, hw) -> torch.Tensor:

@@ -34,12 +34,15 @@ def choose_device(device: str = "auto") -> torch.device:
 
 
 def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
-    """Seed Python, NumPy and torch; returns a CPU generator for data order and augmentation."""
+    """Seed Python, NumPy and torch (every GPU too); returns a CPU generator for data order
+    and augmentation. `deterministic` enforces deterministic kernels: an operation without
+    one raises instead of silently changing the bytes (cuBLAS needs CUBLAS_WORKSPACE_CONFIG,
+    which importing utils sets before CUDA starts)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
     return torch.Generator().manual_seed(seed)
 
@@ -60,6 +63,7 @@ def save_atomic(obj, path) -> None:
 def _rng_state(generator: torch.Generator | None) -> dict:
     return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
             "python": random.getstate(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
             "generator": generator.get_state() if generator is not None else None}
 
 
@@ -67,6 +71,8 @@ def _set_rng_state(state: dict, generator: torch.Generator | None) -> None:
     torch.set_rng_state(state["torch"])
     np.random.set_state(state["numpy"])
     random.setstate(state["python"])
+    if state.get("cuda") is not None and torch.cuda.is_available():  # dropout on the GPU draws here
+        torch.cuda.set_rng_state_all(state["cuda"])
     if generator is not None and state["generator"] is not None:
         generator.set_state(state["generator"])
 
@@ -96,7 +102,11 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
         stop_after: int | None = None, key: str | None = None, desc: str = "training") -> pd.DataFrame:
     """Train for `epochs`, resuming from `checkpoint_dir/last.pt` if present.
 
-    batches(epoch) yields batches; train_step(model, batch, epoch) returns the loss tensor;
+    batches(epoch) yields batches (with len(batches) they are not all made up front);
+    train_step(model, batch, epoch) returns the loss tensor. Losses stay on the device and
+    are read once per epoch, so a GPU never waits for the host inside an epoch; a
+    non-finite loss stops the run at the end of its epoch, naming the epoch and batch,
+    before anything is saved. The history has `train_seconds` (the steps alone) per epoch.
     lr_schedule(fractional epoch) gives the learning rate per step; on_epoch_start(epoch)
     updates loss parameters (gamma, tempered weights) and returns them for the history;
     evaluate(model) returns validation metrics; `select` names the metric (higher is
@@ -123,34 +133,43 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
     done = 0
     bar = progress_bar(total=epochs, desc=desc, style=progress)
     bar.update(start)
+    n_batches = len(batches) if hasattr(batches, "__len__") else None
     for epoch in range(start, epochs):
         t0 = time.time()
         extra = on_epoch_start(epoch) if on_epoch_start else {}
         model.train()
-        epoch_batches = list(batches(epoch))
-        losses = []
+        epoch_batches = batches(epoch)
+        if n_batches is None:  # a plain function of the epoch: its length is needed for the LR
+            epoch_batches = list(epoch_batches)
+        total = n_batches if n_batches is not None else len(epoch_batches)
+        losses = []  # kept on the device: read once per epoch, not once per step
         for i, batch in enumerate(epoch_batches):
             if lr_schedule is not None:
                 for group in optimizer.param_groups:
-                    group["lr"] = lr_schedule(epoch + i / len(epoch_batches))
+                    group["lr"] = lr_schedule(epoch + i / total)
             optimizer.zero_grad(set_to_none=True)
             loss = train_step(model, batch, epoch)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss is {loss.item()} at epoch {epoch}, batch {i}")
             loss.backward()
             optimizer.step()
-            losses.append(loss.item())
-        row = {"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else float("nan"),
+            losses.append(loss.detach())
+        losses = torch.stack(losses).float().cpu() if losses else torch.zeros(0)
+        bad = (~torch.isfinite(losses)).nonzero()
+        if len(bad):
+            i = int(bad[0])
+            raise FloatingPointError(f"loss is {losses[i].item()} at epoch {epoch}, batch {i}; "
+                                     f"{last} keeps the last good epoch")
+        train_seconds = time.time() - t0
+        row = {"epoch": epoch, "train_loss": float(losses.double().mean()) if len(losses) else float("nan"),
                "lr": optimizer.param_groups[0]["lr"], **(extra or {})}
         if evaluate is not None:
             model.eval()
             with torch.no_grad():
                 row.update({f"valid_{k}": v for k, v in evaluate(model).items()})
-        row["seconds"] = time.time() - t0
+        row["train_seconds"], row["seconds"] = train_seconds, time.time() - t0
         history.append(row)
         metric = row.get(f"valid_{select}", -row["train_loss"]) if select else -row["train_loss"]
-        if metric > best:
-            best = metric
+        if metric > best or not (checkpoint_dir / "best.pt").exists():  # a NaN metric still leaves one
+            best = max(metric, best) if np.isfinite(metric) else best
             save_atomic({"model": model.state_dict(), "epoch": epoch, "metrics": row},
                         checkpoint_dir / "best.pt")
         save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),

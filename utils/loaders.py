@@ -1,7 +1,8 @@
 """Batches from the image cache (one row per image) and from per-image features (one per bag).
 
 No DataLoader workers are needed: the cache is a memory-mapped uint8 array, so a batch is
-one fancy-indexing read; augmentation then runs on whole batches (utils.augment).
+one fancy-indexing read (on a GPU, one gather from a copy of the cache in GPU memory);
+augmentation then runs on whole batches where the model runs (utils.augment).
 """
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from .augment import BatchAugment
 
 
 def image_table(bags, cache) -> tuple[np.ndarray, np.ndarray]:
@@ -36,36 +39,110 @@ def _order(n: int, shuffle: bool, generator: torch.Generator | None) -> np.ndarr
     return torch.randperm(n, generator=generator).numpy() if shuffle else np.arange(n)
 
 
+def images_on(array: np.ndarray, device, keep: str = "auto", share: float = 0.5):
+    """Where batches are gathered from. On the CPU: the memory-mapped cache itself. On a GPU:
+    a copy of the whole cache in GPU memory (1.4 GB at the real size) when it takes at most
+    `share` of the free memory, else in pinned host memory, streamed with non-blocking copies.
+    `keep` = "device" or "memmap" forces one or the other (tests run the tensor path on the CPU).
+    """
+    device = torch.device(device)
+    if keep == "memmap" or (keep == "auto" and device.type != "cuda"):
+        return array
+    fits = device.type != "cuda" or array.nbytes <= share * torch.cuda.mem_get_info(device)[0]
+    out = torch.empty(array.shape, dtype=torch.uint8, device=device if fits else "cpu",
+                      pin_memory=not fits)
+    step = max(1, (64 << 20) // max(1, array[0].nbytes))  # 64 MB at a time: host memory stays flat
+    for start in range(0, len(array), step):
+        out[start:start + step].copy_(torch.from_numpy(np.array(array[start:start + step])))
+    return out
+
+
+def _gather(images, rows: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """images[rows] on `device`: one read of the memmap, one gather on the GPU, or a gather
+    into pinned memory copied without waiting."""
+    if isinstance(images, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(images[rows.numpy()])).to(device)
+    x = images.index_select(0, rows)
+    if x.device != device:
+        x = x.pin_memory().to(device, non_blocking=True)
+    return x
+
+
 @dataclass
 class ImageBatches:
-    """Images with their bag's targets and stage mask; call with an epoch to get its batches."""
+    """Images with their bag's targets and stage mask; call with an epoch to get its batches.
 
-    array: np.ndarray          # the cache, (N, H, W) or (N, H, W, 3) uint8
+    Each epoch is planned once on the CPU from `generator`: the order (batches are sorted
+    chunks of one permutation) and, with `augment`, every image's augmentation parameters.
+    The plan goes to the device in one copy, so on a GPU with the images there (images_on)
+    no batch waits for the host. `pair_rows` adds a second view per image ("x_pair", the
+    warm-up's partner image), augmented with its own parameters.
+    """
+
+    images: object             # the cache array, or the tensor images_on made of it
     rows: np.ndarray           # cache row of each image
-    targets: np.ndarray        # (n_images, 30) the bag's labels
-    masks: np.ndarray          # (n_images, 30) labels the bag's stage allows
+    targets: np.ndarray | None  # (n_images, 30) the bag's labels
+    masks: np.ndarray | None    # (n_images, 30) labels the bag's stage allows
     batch_size: int
     shuffle: bool = False
     generator: torch.Generator | None = None
     drop_last: bool = False
+    augment: BatchAugment | None = None
+    pair_rows: np.ndarray | None = None
+    device: object = "cpu"
 
     def __len__(self) -> int:
         n = len(self.rows)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def __call__(self, epoch: int = 0):
+    def plan(self, epoch: int = 0) -> dict:
+        """This epoch's batches as positions into `rows`, and per-position tensors (CPU)."""
         order = _order(len(self.rows), self.shuffle, self.generator)
-        for start in range(0, len(order), self.batch_size):
-            idx = np.sort(order[start:start + self.batch_size])
-            if self.drop_last and len(idx) < self.batch_size:
-                break
-            yield {"x": torch.from_numpy(np.ascontiguousarray(self.array[self.rows[idx]])),
-                   "y": torch.from_numpy(self.targets[idx]).float(),
-                   "mask": torch.from_numpy(self.masks[idx]).float(),
-                   "index": torch.from_numpy(idx)}
+        n = len(self) * self.batch_size if self.drop_last else len(order)
+        index = np.concatenate([np.sort(order[s:s + self.batch_size]) for s in range(0, n, self.batch_size)]
+                               or [np.zeros(0, np.int64)])
+        plan = {"index": torch.from_numpy(index), "rows": torch.from_numpy(self.rows[index])}
+        if self.targets is not None:
+            plan["y"] = torch.from_numpy(self.targets[index]).float()
+            plan["mask"] = torch.from_numpy(self.masks[index]).float()
+        if self.pair_rows is not None:
+            plan["pair_rows"] = torch.from_numpy(self.pair_rows[index])
+        if self.augment is not None:
+            plan["aug"] = self.augment.params(len(index), self.generator)
+            if self.pair_rows is not None:
+                plan["aug_pair"] = self.augment.params(len(index), self.generator)
+        return plan
+
+    def __call__(self, epoch: int = 0):
+        device = torch.device(self.device)
+        on_device = isinstance(self.images, torch.Tensor) and self.images.device.type != "cpu"
+        plan = self.plan(epoch)
+        rows = {k: plan.pop(k) for k in ("rows", "pair_rows") if k in plan}
+        rows = _to(rows, device) if on_device else rows  # gathered where the images are
+        plan = _to(plan, device)
+        for start in range(0, len(plan["index"]), self.batch_size):
+            cut = slice(start, start + self.batch_size)
+            batch = {"x": _gather(self.images, rows["rows"][cut], device), "index": plan["index"][cut]}
+            if "y" in plan:
+                batch["y"], batch["mask"] = plan["y"][cut], plan["mask"][cut]
+            if "pair_rows" in rows:
+                batch["x_pair"] = _gather(self.images, rows["pair_rows"][cut], device)
+            if self.augment is not None:
+                batch["x"] = self.augment.apply(batch["x"], _slice(plan["aug"], cut))
+                if "x_pair" in batch:
+                    batch["x_pair"] = self.augment.apply(batch["x_pair"], _slice(plan["aug_pair"], cut))
+            yield batch
 
     def __iter__(self):
         return self(0)
+
+
+def _to(tree: dict, device) -> dict:
+    return {k: _to(v, device) if isinstance(v, dict) else v.to(device) for k, v in tree.items()}
+
+
+def _slice(tree: dict, cut: slice) -> dict:
+    return {k: v[cut] for k, v in tree.items()}
 
 
 @dataclass

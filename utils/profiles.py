@@ -4,8 +4,9 @@ demo   synthetic data, half-size images, 2 CPU cores, a few minutes end to end.
 cpu    a competitor without a GPU: real data at half size, short schedules (hours).
 paper  every hyper-parameter the paper states (DESIGN.md); expects a GPU (days on a CPU).
 
-The paper's warm-up learning rate of 4.8 is SwAV's LARS rate for batches of 4096; with
-batch 32 the kit scales it linearly (4.8 * 32 / 4096) and uses SGD, as SwAV does.
+The paper's warm-up learning rate of 4.8 is SwAV's LARS rate for batches of 4096;
+`warmup_lr = None` scales it linearly to `warmup_batch_size` (4.8 * 32 / 4096 = 0.0375 at
+the paper's 32) and the kit uses SGD, as SwAV does.
 
 demo and cpu use what the ablation (BENCHMARKS.md) supports over the paper's recipe: 3
 gene-grouped folds with out-of-fold thresholds and a fold-averaged test prediction, and the
@@ -24,6 +25,7 @@ COMMON = {
     # flips off by default, and no flip test-time augmentation for a model trained without.
     "hflip": 0.0, "vflip": 0.0, "tta_flip": False,
     "max_rotation": 15.0,
+    "compile_backend": None,  # eager; "inductor" compiles the training forward (BENCHMARKS.md)
 }
 
 PROFILES = {
@@ -33,7 +35,7 @@ PROFILES = {
         "n_folds": 3, "bag_head": "attention",  # BENCHMARKS.md: both beat the paper's choices
         "resize_hw": [42, 124], "out_hw": [40, 120],
         "max_rotation": 0.0,  # on demo data 15 degrees blurred the positional terms (README)
-        "warmup_method": "swav", "warmup_epochs": 1, "warmup_batch_size": 32, "warmup_lr": 0.0375,
+        "warmup_method": "swav", "warmup_epochs": 1, "warmup_batch_size": 32, "warmup_lr": None,
         "cnn_epochs": 30, "cnn_batch_size": 32, "cnn_lr": 5e-3, "cnn_lr_min": 1e-6, "cnn_lr_T": 28,
         "gamma_T": 4, "temper_start": 10, "temper_half_period": 6, "temper_freeze": 25,
         "lstm_epochs": 40, "lstm_batch_size": 16, "lstm_lr": 2e-3, "lstm_lr_min": 1e-6,
@@ -43,7 +45,7 @@ PROFILES = {
         **COMMON,
         "n_folds": 3, "bag_head": "attention",
         "resize_hw": [58, 170], "out_hw": [56, 168],
-        "warmup_method": "swav", "warmup_epochs": 1, "warmup_batch_size": 64, "warmup_lr": 0.075,
+        "warmup_method": "swav", "warmup_epochs": 1, "warmup_batch_size": 64, "warmup_lr": None,
         "cnn_epochs": 20, "cnn_batch_size": 64, "cnn_lr": 3e-3, "cnn_lr_min": 1e-6, "cnn_lr_T": 18,
         "gamma_T": 4, "temper_start": 8, "temper_half_period": 6, "temper_freeze": 17,
         "lstm_epochs": 40, "lstm_batch_size": 64, "lstm_lr": 3e-3, "lstm_lr_min": 1e-6,
@@ -54,7 +56,7 @@ PROFILES = {
         "valid_fraction": 0.1,  # the paper's 5% of all bags is 10% of the training half
         "hflip": 0.5, "vflip": 0.5, "tta_flip": True,  # as the paper does
         "resize_hw": [116, 340], "out_hw": [112, 336],
-        "warmup_method": "swav", "warmup_epochs": 2, "warmup_batch_size": 32, "warmup_lr": 0.0375,
+        "warmup_method": "swav", "warmup_epochs": 2, "warmup_batch_size": 32, "warmup_lr": None,
         "cnn_epochs": 100, "cnn_batch_size": 128, "cnn_lr": 5e-3, "cnn_lr_min": 1e-8, "cnn_lr_T": 90,
         "gamma_T": 10, "temper_start": 40, "temper_half_period": 30, "temper_freeze": 85,
         "lstm_epochs": 60, "lstm_batch_size": 256, "lstm_lr": 1e-2, "lstm_lr_min": 1e-8,

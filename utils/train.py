@@ -16,7 +16,7 @@ import torch
 
 from .augment import BatchAugment, EvalTransform
 from .engine import autocast, fit, predict, run_key, seed_everything
-from .loaders import BagBatches, ImageBatches, image_table, mean_per_bag
+from .loaders import BagBatches, ImageBatches, image_table, images_on, mean_per_bag
 from .losses import FocalLoss, label_pos_weights
 from .metrics import evaluate
 from .models import build_backbone, build_bag_head, image_features
@@ -43,6 +43,7 @@ class ImageSettings(_Settings):
     hflip: float = 0.0
     vflip: float = 0.0
     max_rotation: float = 0.0
+    compile_backend: str | None = None  # compile the training forward: "inductor", "inductor-cudagraphs"
 
     def augment(self, blur_p: float = 0.0) -> BatchAugment:
         return BatchAugment(resize_hw=tuple(self.resize_hw), out_hw=tuple(self.out_hw),
@@ -55,52 +56,87 @@ class WarmupSettings(ImageSettings):
     warmup_method: str = "swav"         # "swav", "agree" or "none"
     warmup_epochs: int = 1
     warmup_batch_size: int = 32
-    warmup_lr: float = 0.0375
+    warmup_lr: float | None = None      # None: SwAV's 4.8 at batch 4096, scaled to the batch
     swav_prototypes: int = 100
     swav_temperature: float = 0.1
     pair_within_bag: bool = True
 
 
+def scaled_warmup_lr(s: WarmupSettings) -> float:
+    """The warm-up's SGD learning rate: `warmup_lr`, or SwAV's 4.8 for batches of 4096
+    scaled linearly to `warmup_batch_size` (0.0375 at the paper's 32)."""
+    return s.warmup_lr if s.warmup_lr is not None else 4.8 * s.warmup_batch_size / 4096
+
+
+def _compiled(fn, backend: str | None):
+    """`fn` through torch.compile with `backend` ("inductor", "inductor-cudagraphs" for
+    inductor with CUDA graphs, or any torch.compile backend such as "aot_eager"), or
+    unchanged. Only the network is compiled: the loss's gamma and the learning rate change
+    between epochs without a recompile."""
+    if not backend:
+        return fn
+    if backend == "inductor-cudagraphs":
+        return torch.compile(fn, backend="inductor", mode="reduce-overhead")
+    return torch.compile(fn, backend=backend)
+
+
+def _optimizer_options(device) -> dict:
+    """Fused Adam/SGD (one kernel for all parameters) where the device has them."""
+    return {"fused": True} if torch.device(device).type == "cuda" else {}
+
+
+def _with_rate(history, images_per_epoch: int):
+    """The history with the training images per second of each epoch (steps alone)."""
+    if "train_seconds" in history:
+        history["images_per_second"] = images_per_epoch / history.train_seconds
+    return history
+
+
 def warm_up(cache, bags, s: WarmupSettings, device, checkpoint_dir, inputs: dict | None = None,
-            progress: str | None = "text"):
+            progress: str | None = "text", images=None):
     """Self-supervised warm-up of a fresh backbone on every image of `bags`; (backbone, history).
 
     The two views of an image are two augmentations of it and of another image of its bag
-    (`pair_within_bag`). `inputs` (paths are stamped, values kept) join the resume key.
+    (`pair_within_bag`); both go through the backbone in one pass (bf16 and channels-last
+    on a GPU). `inputs` (paths are stamped, values kept) join the resume key. `images`:
+    the cache placed by utils.loaders.images_on (made here if not given).
     """
     generator = seed_everything(s.seed)
     model = build_backbone(s.backbone, in_chans=s.in_chans).to(device)
     if s.warmup_method == "none":
         return model, None
+    model = model.to(memory_format=torch.channels_last)
     rows = [cache.bag_rows([b])[0] for b in bags]
     anchor = np.concatenate(rows)
     rng = np.random.default_rng(s.seed)
     partner = np.concatenate([r[(np.arange(len(r)) + rng.integers(1, max(len(r), 2))) % len(r)]
                               if s.pair_within_bag else r for r in rows])
-    augment = s.augment(blur_p=0.5)
-
-    def batches(epoch):
-        order = torch.randperm(len(anchor), generator=generator).numpy()
-        for i in range(0, len(order) - s.warmup_batch_size + 1, s.warmup_batch_size):
-            idx = np.sort(order[i:i + s.warmup_batch_size])
-            yield torch.from_numpy(cache.array[anchor[idx]]), torch.from_numpy(cache.array[partner[idx]])
-
+    images = images_on(cache.array, device) if images is None else images
+    batches = ImageBatches(images, anchor, None, None, s.warmup_batch_size, shuffle=True,
+                           generator=generator, drop_last=len(anchor) > s.warmup_batch_size,
+                           augment=s.augment(blur_p=0.5), pair_rows=partner, device=device)
     net = torch.nn.ModuleDict({"backbone": model, "head": SwAVHead(
         in_dim=model.num_features, n_prototypes=s.swav_prototypes)}).to(device)
-    optimizer = torch.optim.SGD(net.parameters(), lr=s.warmup_lr, momentum=0.9, weight_decay=1e-6)
+    optimizer = torch.optim.SGD(net.parameters(), lr=scaled_warmup_lr(s), momentum=0.9, weight_decay=1e-6,
+                                **_optimizer_options(device))
+    features = _compiled(lambda x: image_features(model, x), s.compile_backend)
 
     def train_step(net, batch, epoch):
-        a, b = (augment(x.to(device), generator) for x in batch)  # augmented where the model runs
-        fa, fb = image_features(net["backbone"], a), image_features(net["backbone"], b)
+        n = len(batch["x"])
+        x = torch.cat([batch["x"], batch["x_pair"]]).contiguous(memory_format=torch.channels_last)
         if s.warmup_method == "swav":
             net["head"].normalize_prototypes()
-            return swav_loss(net["head"](fa), net["head"](fb), temperature=s.swav_temperature)
-        return agreement_loss(fa, fb)
+        with autocast(device):
+            f = features(x)  # both views in one pass
+            scores = net["head"](f) if s.warmup_method == "swav" else None
+        if s.warmup_method == "swav":
+            return swav_loss(scores[:n], scores[n:], temperature=s.swav_temperature)
+        return agreement_loss(f[:n], f[n:])
 
     key = run_key(settings=dataclasses.asdict(s), **(inputs or {}))
     history = fit(net, optimizer, batches, train_step, s.warmup_epochs, checkpoint_dir,
                   generator=generator, key=key, progress=progress, desc="warm-up")
-    return model, history
+    return model, _with_rate(history, len(batches) * s.warmup_batch_size)  # images/s per view
 
 
 @dataclass
@@ -122,17 +158,19 @@ class CNNSettings(ImageSettings):
     select_metric: str = "score"
 
 
-def image_bag_probs(model, cache, bags, s: CNNSettings, device, batch_size: int = 128) -> np.ndarray:
-    """The CNN's image probabilities averaged over each bag, zero where the stage forbids."""
+def image_bag_probs(model, cache, bags, s: CNNSettings, device, batch_size: int = 128,
+                    images=None) -> np.ndarray:
+    """The CNN's image probabilities averaged over each bag, zero where the stage forbids.
+    `images`: the cache placed by images_on (default: the memory-mapped array)."""
     transform = EvalTransform(resize_hw=tuple(s.resize_hw), out_hw=tuple(s.out_hw),
                               grayscale=s.in_chans == 1)
     rows, bag_of = image_table(bags, cache)
-    batches = ImageBatches(cache.array, rows, np.zeros((len(rows), 30), np.float32),
-                           np.zeros((len(rows), 30), np.float32), batch_size)
+    batches = ImageBatches(cache.array if images is None else images, rows, None, None, batch_size,
+                           device=device)
 
     def forward(m, b):
         with autocast(device):
-            return torch.sigmoid(m(transform(b["x"].to(device))).float())
+            return torch.sigmoid(m(transform(b["x"]).contiguous(memory_format=torch.channels_last)).float())
 
     probs = mean_per_bag(predict(model, batches, forward), bag_of, len(bags))
     return probs * np.stack([b.mask for b in bags])
@@ -140,12 +178,13 @@ def image_bag_probs(model, cache, bags, s: CNNSettings, device, batch_size: int 
 
 def fit_image_model(cache, train, valid, s: CNNSettings, device, checkpoint_dir,
                     init_state=None, inputs: dict | None = None, stop_after=None,
-                    progress: str | None = "text"):
+                    progress: str | None = "text", images=None):
     """Train the image CNN on every image of `train` with its bag's labels; (model, history).
 
     Loss: focal (eq. 1) with the stage mask, gamma annealed, label weights w_m tempered.
     best.pt is the epoch with the best validation `select_metric` (images averaged per
     bag). `init_state`: a warm-up backbone's state dict path. `inputs` join the resume key.
+    `images`: the cache placed by utils.loaders.images_on (made here if not given).
     """
     generator = seed_everything(s.seed)
     rows, bag_of = image_table(train, cache)
@@ -155,30 +194,32 @@ def fit_image_model(cache, train, valid, s: CNNSettings, device, checkpoint_dir,
     w_m = label_pos_weights(y, m, max_weight=s.max_pos_weight)
     tempering = TemperingSchedule(s.temper_start, s.temper_half_period, s.temper_freeze)
     gamma = GammaSchedule(s.gamma_start, s.gamma_end, s.gamma_T)
-    augment = s.augment()
 
     model = build_backbone(s.backbone, in_chans=s.in_chans).to(device).to(memory_format=torch.channels_last)
     if init_state is not None:
         model.load_state_dict(torch.load(init_state, map_location=device))
+    forward = _compiled(model, s.compile_backend)
     loss_fn = FocalLoss(gamma=s.gamma_start, pos_weight=w_m if s.use_weights else None).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=s.cnn_lr)
-    batches = ImageBatches(cache.array, rows, y, m, s.cnn_batch_size, shuffle=True,
-                           generator=generator, drop_last=len(rows) > s.cnn_batch_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=s.cnn_lr, **_optimizer_options(device))
+    images = images_on(cache.array, device) if images is None else images
+    batches = ImageBatches(images, rows, y, m, s.cnn_batch_size, shuffle=True, generator=generator,
+                           drop_last=len(rows) > s.cnn_batch_size, augment=s.augment(), device=device)
 
     def on_epoch_start(epoch):
         loss_fn.gamma = gamma(epoch)
         strength = tempering.strength(epoch) if (s.use_weights and s.use_tempering) else float(s.use_weights)
         loss_fn.set_pos_weight(1 + strength * (w_m - 1))
-        return {"gamma": loss_fn.gamma, "weight_strength": strength}
+        return {"gamma": loss_fn.gamma, "weight_strength": strength,
+                "train_images": len(batches) * s.cnn_batch_size}
 
     def train_step(model, batch, epoch):
-        x = augment(batch["x"].to(device), generator).contiguous(memory_format=torch.channels_last)
         with autocast(device):
-            logits = model(x)
-        return loss_fn(logits, batch["y"].to(device), batch["mask"].to(device))
+            logits = forward(batch["x"].contiguous(memory_format=torch.channels_last))
+        return loss_fn(logits, batch["y"], batch["mask"])
 
     def validate(model):
-        return evaluate(y_valid, image_bag_probs(model, cache, valid, s, device), mask=m_valid)
+        probs = image_bag_probs(model, cache, valid, s, device, batch_size=512, images=images)
+        return evaluate(y_valid, probs, mask=m_valid)
 
     key = run_key(settings=dataclasses.asdict(s), init=Path(init_state) if init_state else None,
                   train=[b.gene_stage for b in train], **(inputs or {}))
@@ -186,7 +227,7 @@ def fit_image_model(cache, train, valid, s: CNNSettings, device, checkpoint_dir,
                   lr_schedule=CosineLR(s.cnn_lr, s.cnn_lr_min, s.cnn_lr_T), evaluate=validate,
                   select=s.select_metric, on_epoch_start=on_epoch_start, generator=generator,
                   stop_after=stop_after, key=key, progress=progress, desc="CNN")
-    return model, history
+    return model, _with_rate(history, len(batches) * s.cnn_batch_size)
 
 
 @dataclass
@@ -252,7 +293,8 @@ def fit_bag_model(features, cache, train, valid, s: BagSettings, device, checkpo
 
     batches = _bag_batches(features, cache, train, s.lstm_batch_size, generator, shuffle=True, within=True)
     key = run_key(settings=dataclasses.asdict(s), train=[b.gene_stage for b in train], **(inputs or {}))
-    history = fit(model, torch.optim.Adam(model.parameters(), lr=s.lstm_lr), batches, train_step,
+    optimizer = torch.optim.Adam(model.parameters(), lr=s.lstm_lr, **_optimizer_options(device))
+    history = fit(model, optimizer, batches, train_step,
                   s.lstm_epochs, checkpoint_dir, lr_schedule=CosineLR(s.lstm_lr, s.lstm_lr_min, s.lstm_epochs),
                   evaluate=validate, select=s.select_metric, on_epoch_start=on_epoch_start,
                   generator=generator, progress=progress, key=key, desc=f"bag head ({s.bag_head})")

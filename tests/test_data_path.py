@@ -1,0 +1,158 @@
+"""The training data path that keeps a GPU fed, checked on the CPU: every epoch planned once
+(order and augmentation), the same batches from the memory map and from a tensor copy of
+the cache (the path a GPU takes), losses read once per epoch, compilation without recompiles."""
+import os
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import utils  # noqa: F401  (sets CUBLAS_WORKSPACE_CONFIG)
+from utils import augment as augment_module
+from utils.augment import BatchAugment
+from utils.cache import build_cache
+from utils.data import read_competition
+from utils.engine import fit, seed_everything
+from utils.loaders import ImageBatches, image_table, images_on
+from utils.train import CNNSettings, WarmupSettings, fit_image_model, scaled_warmup_lr, warm_up
+
+SMALL = {"resize_hw": [42, 124], "out_hw": [40, 120]}
+AUG = BatchAugment(resize_hw=(42, 124), out_hw=(40, 120), hflip=0.5, vflip=0.5, max_rotation=15.0,
+                   blur_p=0.5)
+
+
+@pytest.fixture(scope="module")
+def tiny(demo_dir, tmp_path_factory):
+    comp = read_competition(demo_dir, check_images=False)
+    cache = build_cache(comp, tmp_path_factory.mktemp("cache"))
+    return cache, comp.train[:6], comp.train[6:9]
+
+
+def _batches(images, cache, bags, **kw):
+    rows, bag_of = image_table(bags, cache)
+    y = np.stack([b.target for b in bags])[bag_of]
+    m = np.stack([b.mask for b in bags])[bag_of].astype(np.float32)
+    return ImageBatches(images, rows, y, m, 4, shuffle=True, generator=torch.Generator().manual_seed(7),
+                        augment=AUG, **kw), rows, y
+
+
+def test_an_epoch_is_one_permutation_and_one_draw_of_augmentation_parameters(tiny):
+    """Reference loop: order = randperm(n); then every image's parameters in one draw; batch k
+    is the sorted k-th chunk of the order, each image augmented with its own parameters."""
+    cache, train, _ = tiny
+    batches, rows, y = _batches(cache.array, cache, train, drop_last=True)
+    g = torch.Generator().manual_seed(7)
+    for epoch in range(2):
+        order = torch.randperm(len(rows), generator=g).numpy()
+        n = len(rows) // 4 * 4
+        params = AUG.params(n, g)
+        got = list(batches(epoch))
+        assert len(got) == n // 4 == len(batches)
+        for k, batch in enumerate(got):
+            idx = np.sort(order[4 * k:4 * k + 4])
+            own = {key: v[4 * k:4 * k + 4] for key, v in params.items()}
+            expected = AUG.apply(torch.from_numpy(cache.array[rows[idx]]), own)
+            assert np.array_equal(batch["index"].numpy(), idx)
+            assert torch.equal(batch["x"], expected)
+            assert np.array_equal(batch["y"].numpy(), y[idx])
+
+
+def test_the_tensor_copy_of_the_cache_gives_the_same_batches_as_the_memory_map(tiny):
+    cache, train, _ = tiny
+    placed = images_on(cache.array, "cpu", keep="device")
+    assert isinstance(placed, torch.Tensor) and np.array_equal(placed.numpy(), cache.array)
+    assert images_on(cache.array, "cpu") is cache.array  # the CPU reads the memory map
+    partner = np.roll(image_table(train, cache)[0], 1)
+    a = list(_batches(cache.array, cache, train, pair_rows=partner)[0](0))
+    b = list(_batches(placed, cache, train, pair_rows=partner)[0](0))
+    assert len(a) == len(b) > 1
+    for x, z in zip(a, b):
+        assert x.keys() == z.keys() and {"x", "x_pair", "y", "mask", "index"} <= set(x)
+        assert all(torch.equal(x[k], z[k]) for k in x)
+        assert not torch.equal(x["x"], x["x_pair"])
+
+
+def test_noise_windows_come_from_one_gather_equal_to_cutting_each_window():
+    p = BatchAugment(out_hw=(12, 20)).params(5, torch.Generator().manual_seed(3))
+    got = augment_module._noise(p, (12, 20), torch.device("cpu"), torch.float32)
+    bank = augment_module._noise_banks[((12, 20), torch.device("cpu"), torch.float32)]
+    for i in range(5):
+        k, y, x = int(p["noise_plane"][i]), int(p["noise_y"][i]), int(p["noise_x"][i])
+        assert torch.equal(got[i, 0], bank[k, y:y + 12, x:x + 20])
+
+
+def test_the_cnn_trains_bit_for_bit_the_same_from_the_tensor_copy(tiny, tmp_path):
+    cache, train, valid = tiny
+    s = CNNSettings(cnn_epochs=2, cnn_batch_size=8, hflip=0.5, max_rotation=15.0, **SMALL)
+    cpu = torch.device("cpu")
+    m1, h1 = fit_image_model(cache, train, valid, s, cpu, tmp_path / "memmap")
+    m2, h2 = fit_image_model(cache, train, valid, s, cpu, tmp_path / "tensor",
+                             images=images_on(cache.array, cpu, keep="device"))
+    assert h1.train_loss.tolist() == h2.train_loss.tolist()
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+    assert (h1.images_per_second > 0).all() and (h1.train_seconds <= h1.seconds).all()
+
+
+def test_a_non_finite_loss_stops_the_run_naming_its_epoch_and_batch(tmp_path):
+    model = nn.Linear(3, 1)
+    x = torch.randn(4, 3)
+
+    def step(m, i, epoch):
+        loss = (m(x) ** 2).mean()
+        return loss * float("nan") if (epoch, i) == (1, 2) else loss
+
+    with pytest.raises(FloatingPointError, match="at epoch 1, batch 2"):
+        fit(model, torch.optim.SGD(model.parameters(), lr=0.01), lambda e: [0, 1, 2, 3], step, 3,
+            tmp_path, progress=None)
+    kept = torch.load(tmp_path / "last.pt", weights_only=False)
+    assert kept["epoch"] == 0 and all(torch.isfinite(v).all() for v in kept["model"].values())
+
+
+def test_compiled_training_does_not_recompile_between_epochs(tiny, tmp_path):
+    """aot_eager runs torch.compile's tracing on the CPU: graphs compiled in 3 epochs equal
+    those compiled in 1 (gamma, loss weights and learning rate change between them)."""
+    from torch._dynamo.utils import counters
+
+    cache, train, valid = tiny
+    counts, losses = [], {}
+    for epochs in (1, 3):
+        torch._dynamo.reset()
+        counters.clear()
+        s = CNNSettings(cnn_epochs=epochs, cnn_batch_size=8, gamma_T=2, temper_start=0, temper_half_period=1,
+                        compile_backend="aot_eager", **SMALL)
+        _, h = fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path / f"c{epochs}")
+        counts.append(counters["stats"]["unique_graphs"])
+        losses[epochs] = h.train_loss.tolist()
+        assert h.gamma.nunique() == epochs  # gamma changed between epochs (1, 1.5, 2)
+    torch._dynamo.reset()
+    assert counts[0] >= 1 and counts[1] == counts[0], counts
+    eager = fit_image_model(cache, train, valid, CNNSettings(cnn_epochs=1, cnn_batch_size=8, gamma_T=2, **SMALL),
+                            torch.device("cpu"), tmp_path / "eager")[1]
+    assert losses[1] == pytest.approx(eager.train_loss.tolist(), rel=1e-4)
+
+
+def test_the_warm_up_learning_rate_scales_with_its_batch_and_both_views_share_one_pass(tiny, tmp_path):
+    cache, train, _ = tiny
+    assert scaled_warmup_lr(WarmupSettings(warmup_batch_size=32)) == pytest.approx(0.0375)
+    assert scaled_warmup_lr(WarmupSettings(warmup_batch_size=256)) == pytest.approx(0.3)
+    assert scaled_warmup_lr(WarmupSettings(warmup_batch_size=256, warmup_lr=0.01)) == 0.01
+    calls = []
+    hook = nn.modules.module.register_module_forward_hook(
+        lambda m, args, out: calls.append(args[0].shape[0])
+        if isinstance(m, nn.Conv2d) and m.in_channels == 1 else None)  # the stem: once per pass
+    try:
+        _, history = warm_up(cache, train, WarmupSettings(warmup_batch_size=8, **SMALL), torch.device("cpu"), tmp_path)
+    finally:
+        hook.remove()
+    assert history.lr.tolist() == [pytest.approx(4.8 * 8 / 4096)]
+    n_images = sum(len(b.images) for b in train)
+    assert calls == [16] * (n_images // 8)  # one pass per step, both views of 8 images
+    assert history.images_per_second.iloc[0] > 0
+
+
+def test_deterministic_kernels_are_enforced_and_cublas_is_configured():
+    seed_everything(0)
+    assert torch.are_deterministic_algorithms_enabled()
+    assert not torch.is_deterministic_algorithms_warn_only_enabled()
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] in (":4096:8", ":16:8")
