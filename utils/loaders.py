@@ -63,7 +63,7 @@ def _gather(images, rows: torch.Tensor, device: torch.device) -> torch.Tensor:
     if isinstance(images, np.ndarray):
         return torch.from_numpy(np.ascontiguousarray(images[rows.numpy()])).to(device)
     x = images.index_select(0, rows)
-    if x.device != device:
+    if x.device.type == "cpu" and device.type != "cpu":  # pinned host memory -> GPU
         x = x.pin_memory().to(device, non_blocking=True)
     return x
 
