@@ -155,4 +155,5 @@ def test_deterministic_kernels_are_enforced_and_cublas_is_configured():
     seed_everything(0)
     assert torch.are_deterministic_algorithms_enabled()
     assert not torch.is_deterministic_algorithms_warn_only_enabled()
+    assert not torch.utils.deterministic.fill_uninitialized_memory  # no NaN fill of every new tensor
     assert os.environ["CUBLAS_WORKSPACE_CONFIG"] in (":4096:8", ":16:8")

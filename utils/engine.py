@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 import torch
+import torch.utils.deterministic
 from torch import nn
 
 from .atomic import atomic_path
@@ -43,6 +44,10 @@ def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
     torch.manual_seed(seed)
     if deterministic:
         torch.use_deterministic_algorithms(True)
+        # ... without also filling every new tensor with NaN: the kit never reads memory it
+        # has not written, and on an H200 the ~1,000 fills per CNN step cost a quarter of
+        # its time (benchmarks/step_profile.py, BENCHMARKS.md).
+        torch.utils.deterministic.fill_uninitialized_memory = False
         torch.backends.cudnn.benchmark = False
     return torch.Generator().manual_seed(seed)
 

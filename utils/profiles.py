@@ -55,6 +55,9 @@ PROFILES = {
         **COMMON,
         "valid_fraction": 0.1,  # the paper's 5% of all bags is 10% of the training half
         "hflip": 0.5, "vflip": 0.5, "tta_flip": True,  # as the paper does
+        # The paper states no precision. A GPU runs its eager step host-bound: float32 without
+        # channels-last is 1.4x faster there than bf16 channels-last (BENCHMARKS.md, H200).
+        "amp": False, "channels_last": False,
         "resize_hw": [116, 340], "out_hw": [112, 336],
         "warmup_method": "swav", "warmup_epochs": 2, "warmup_batch_size": 32, "warmup_lr": None,
         "cnn_epochs": 100, "cnn_batch_size": 128, "cnn_lr": 5e-3, "cnn_lr_min": 1e-8, "cnn_lr_T": 90,

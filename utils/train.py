@@ -44,6 +44,12 @@ class ImageSettings(_Settings):
     vflip: float = 0.0
     max_rotation: float = 0.0
     compile_backend: str | None = None  # compile the training forward: "inductor", "inductor-cudagraphs"
+    amp: bool = True                    # bf16 autocast on a GPU (the CPU always runs float32)
+    channels_last: bool = True          # NHWC activations (faster on the CPU; see BENCHMARKS.md for GPUs)
+
+    @property
+    def memory_format(self):
+        return torch.channels_last if self.channels_last else torch.contiguous_format
 
     def augment(self, blur_p: float = 0.0) -> BatchAugment:
         return BatchAugment(resize_hw=tuple(self.resize_hw), out_hw=tuple(self.out_hw),
@@ -97,15 +103,15 @@ def warm_up(cache, bags, s: WarmupSettings, device, checkpoint_dir, inputs: dict
     """Self-supervised warm-up of a fresh backbone on every image of `bags`; (backbone, history).
 
     The two views of an image are two augmentations of it and of another image of its bag
-    (`pair_within_bag`); both go through the backbone in one pass (bf16 and channels-last
-    on a GPU). `inputs` (paths are stamped, values kept) join the resume key. `images`:
-    the cache placed by utils.loaders.images_on (made here if not given).
+    (`pair_within_bag`); both go through the backbone in one pass (with `amp` and
+    `channels_last` as the CNN). `inputs` (paths are stamped, values kept) join the resume
+    key. `images`: the cache placed by utils.loaders.images_on (made here if not given).
     """
     generator = seed_everything(s.seed)
     model = build_backbone(s.backbone, in_chans=s.in_chans).to(device)
     if s.warmup_method == "none":
         return model, None
-    model = model.to(memory_format=torch.channels_last)
+    model = model.to(memory_format=s.memory_format)
     rows = [cache.bag_rows([b])[0] for b in bags]
     anchor = np.concatenate(rows)
     rng = np.random.default_rng(s.seed)
@@ -123,10 +129,10 @@ def warm_up(cache, bags, s: WarmupSettings, device, checkpoint_dir, inputs: dict
 
     def train_step(net, batch, epoch):
         n = len(batch["x"])
-        x = torch.cat([batch["x"], batch["x_pair"]]).contiguous(memory_format=torch.channels_last)
+        x = torch.cat([batch["x"], batch["x_pair"]]).contiguous(memory_format=s.memory_format)
         if s.warmup_method == "swav":
             net["head"].normalize_prototypes()
-        with autocast(device):
+        with autocast(device, s.amp):
             f = features(x)  # both views in one pass
             scores = net["head"](f) if s.warmup_method == "swav" else None
         if s.warmup_method == "swav":
@@ -169,8 +175,8 @@ def image_bag_probs(model, cache, bags, s: CNNSettings, device, batch_size: int 
                            device=device)
 
     def forward(m, b):
-        with autocast(device):
-            return torch.sigmoid(m(transform(b["x"]).contiguous(memory_format=torch.channels_last)).float())
+        with autocast(device, s.amp):
+            return torch.sigmoid(m(transform(b["x"]).contiguous(memory_format=s.memory_format)).float())
 
     probs = mean_per_bag(predict(model, batches, forward), bag_of, len(bags))
     return probs * np.stack([b.mask for b in bags])
@@ -195,7 +201,7 @@ def fit_image_model(cache, train, valid, s: CNNSettings, device, checkpoint_dir,
     tempering = TemperingSchedule(s.temper_start, s.temper_half_period, s.temper_freeze)
     gamma = GammaSchedule(s.gamma_start, s.gamma_end, s.gamma_T)
 
-    model = build_backbone(s.backbone, in_chans=s.in_chans).to(device).to(memory_format=torch.channels_last)
+    model = build_backbone(s.backbone, in_chans=s.in_chans).to(device).to(memory_format=s.memory_format)
     if init_state is not None:
         model.load_state_dict(torch.load(init_state, map_location=device))
     forward = _compiled(model, s.compile_backend)
@@ -213,8 +219,8 @@ def fit_image_model(cache, train, valid, s: CNNSettings, device, checkpoint_dir,
                 "train_images": len(batches) * s.cnn_batch_size}
 
     def train_step(model, batch, epoch):
-        with autocast(device):
-            logits = forward(batch["x"].contiguous(memory_format=torch.channels_last))
+        with autocast(device, s.amp):
+            logits = forward(batch["x"].contiguous(memory_format=s.memory_format))
         return loss_fn(logits, batch["y"], batch["mask"])
 
     def validate(model):

@@ -1,0 +1,113 @@
+"""Where a training step's time goes: milliseconds per CNN step (RegNetY-200MF, 112x336) for
+each switch the chain sets (deterministic kernels, channels-last, bf16 autocast) and each
+`--compile` backend, the host's share (time to enqueue a step without waiting for the GPU:
+equal to the step's time means the GPU waits for Python), and the GPU kernels that take the
+most time. Random images, no data needed.
+
+    python benchmarks/step_profile.py [--device cuda] [--batch 128] [--steps 20]
+        [--compile inductor inductor-cudagraphs] [--no-matrix]
+"""
+import argparse
+import itertools
+import time
+
+import torch
+import torch.utils.deterministic
+
+import utils  # noqa: F401  (CUBLAS_WORKSPACE_CONFIG before CUDA starts)
+from utils.augment import BatchAugment
+from utils.engine import autocast, choose_device
+from utils.losses import FocalLoss
+from utils.models import build_backbone
+from utils.train import _compiled
+
+
+def make_step(device, batch, channels_last, bf16, backend=None):
+    torch.manual_seed(0)
+    model = build_backbone("regnety_002", in_chans=1).to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    forward = _compiled(model, backend)
+    fused = {"fused": True} if device.type == "cuda" else {}
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4, **fused)
+    loss_fn = FocalLoss().to(device)
+    aug = BatchAugment(hflip=0.5, vflip=0.5)
+    images = torch.randint(0, 256, (batch * 4, 128, 320), dtype=torch.uint8, device=device)
+    y = (torch.rand(batch * 4, 30, device=device) > 0.9).float()
+    params = {k: v.to(device) for k, v in aug.params(batch * 4, torch.Generator().manual_seed(0)).items()}
+    losses = []
+
+    def step(i):
+        cut = slice((i % 4) * batch, (i % 4 + 1) * batch)
+        x = aug.apply(images[cut], {k: v[cut] for k, v in params.items()})
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        opt.zero_grad(set_to_none=True)
+        with autocast(device, enabled=bf16):
+            logits = forward(x)
+        loss = loss_fn(logits, y[cut])
+        loss.backward()
+        opt.step()
+        losses.append(loss.detach())
+    return step
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def measure(device, batch, steps, deterministic, channels_last, bf16, backend=None):
+    """(ms per step, host ms per step, seconds of the first 3 steps: compile and warm-up)."""
+    torch.use_deterministic_algorithms(deterministic)
+    torch.utils.deterministic.fill_uninitialized_memory = False  # as utils.engine.seed_everything
+    step = make_step(device, batch, channels_last, bf16, backend)
+    t0 = time.perf_counter()
+    for i in range(3):
+        step(i)
+    sync(device)
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    host = time.perf_counter() - t0
+    sync(device)
+    total = time.perf_counter() - t0
+    return 1000 * total / steps, 1000 * host / steps, first
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--compile", nargs="*", default=[], help="compile_backend values to add (deterministic)")
+    parser.add_argument("--no-matrix", action="store_true", help="only the compiled rows")
+    args = parser.parse_args()
+    device = choose_device(args.device)
+    card = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
+    print(f"{card}, torch {torch.__version__}, batch {args.batch}, 112x336")
+    print("| compiled | deterministic | channels-last | bf16 | ms/step | host ms/step | images/s | first 3 steps s |")
+    print("|---|---|---|---|---|---|---|---|")
+    rows = [] if args.no_matrix else [(None, *r) for r in itertools.product([True, False], repeat=3)]
+    rows += [(b, True, cl, cl) for b in args.compile for cl in (True, False)]
+    for backend, det, cl, bf16 in rows:
+        ms, host, first = measure(device, args.batch, args.steps, det, cl, bf16, backend)
+        print(f"| {backend or 'eager'} | {det} | {cl} | {bf16} | {ms:.1f} | {host:.1f} | {1000 * args.batch / ms:,.0f} "
+              f"| {first:.1f} |", flush=True)
+    if device.type == "cuda":
+        from torch.profiler import ProfilerActivity, profile
+        torch.use_deterministic_algorithms(True)
+        step = make_step(device, args.batch, False, False)
+        for i in range(3):
+            step(i)
+        sync(device)
+        with profile(activities=[ProfilerActivity.CUDA, ProfilerActivity.CPU]) as prof:
+            for i in range(5):
+                step(i)
+            sync(device)
+        print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=15, max_name_column_width=60))
+
+
+if __name__ == "__main__":
+    main()
