@@ -45,8 +45,8 @@ def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
     if deterministic:
         torch.use_deterministic_algorithms(True)
         # ... without also filling every new tensor with NaN: the kit never reads memory it
-        # has not written, and on an H200 the ~1,000 fills per CNN step cost a quarter of
-        # its time (benchmarks/step_profile.py, BENCHMARKS.md).
+        # has not written, and the fills are ~970 extra operations per CNN step on a GPU
+        # whose step waits for the host (benchmarks/step_profile.py, BENCHMARKS.md).
         torch.utils.deterministic.fill_uninitialized_memory = False
         torch.backends.cudnn.benchmark = False
     return torch.Generator().manual_seed(seed)
