@@ -1,0 +1,61 @@
+"""The realism check: its KS distance against scipy, its embryo mask against a drawn ellipse,
+the embedded real figures against the script that made them, and the verdict on the
+current generator (whose tissue lacks the real cell texture, and whose embryos fill less
+of the frame)."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from utils.facts import REAL_IMAGE_STATS
+from utils.realism import (QUANTILES, STATISTICS, compare, embryo_mask, folder_images, ks_to_quantiles,
+                           quantiles, reference_tiles, set_statistics)
+
+SHEET = Path(__file__).resolve().parents[2] / "shared/reference/real_flyexpress_images.png"
+
+
+def test_ks_to_quantiles_equals_scipys_one_sample_test_on_the_interpolated_cdf():
+    rng = np.random.default_rng(0)
+    q = np.quantile(rng.normal(size=5000), QUANTILES)
+    for sample in (rng.normal(size=300), rng.normal(0.3, 1.2, size=500), rng.uniform(-5, 5, 50)):
+        expected = stats.kstest(sample, lambda x: np.interp(x, q, QUANTILES, left=0.0, right=1.0)).statistic
+        assert ks_to_quantiles(sample, q) == pytest.approx(expected, abs=1e-12)
+    assert ks_to_quantiles(np.full(10, 100.0), q) == 1.0  # all beyond the reference
+    assert ks_to_quantiles(np.array([]), q) == 1.0
+
+
+def test_the_embryo_mask_finds_a_drawn_ellipse_and_ignores_specks():
+    img = np.full((128, 320, 3), 255, np.uint8)
+    yy, xx = np.mgrid[:128, :320]
+    inside = ((yy - 64) / 55) ** 2 + ((xx - 160) / 150) ** 2 <= 1
+    img[inside] = (200, 190, 170)           # beige tissue
+    img[60:68, 150:170] = (255, 255, 255)   # a pale spot inside stays embryo
+    img[5, 5] = (0, 0, 0)                   # a speck outside does not count
+    mask = embryo_mask(img)
+    assert abs(mask.mean() - inside.mean()) < 0.01
+    assert mask[64, 160] and not mask[5, 5]
+
+
+def test_the_embedded_real_figures_are_what_the_script_computes():
+    assert set(REAL_IMAGE_STATS) == set(STATISTICS)
+    for k, q in REAL_IMAGE_STATS.items():
+        assert len(q) == len(QUANTILES) and np.all(np.diff(q) >= 0), k
+    if not SHEET.exists():
+        pytest.skip("the reference sheet lives outside the project")
+    assert quantiles(set_statistics(reference_tiles(SHEET))) == REAL_IMAGE_STATS
+
+
+def test_the_current_generator_is_not_realistic(demo_dir):
+    table = compare(folder_images(demo_dir, 120), REAL_IMAGE_STATS).set_index("statistic")
+    failed = set(table.index[~table["pass"]])
+    assert {"share_of_frame", "tissue_contrast", "tissue_gradient"} <= failed, table
+    assert (table.ks >= 0).all() and (table.ks <= 1).all()
+
+
+def test_the_command_line_names_what_is_not_realistic(demo_dir, capsys):
+    from utils.realism import main
+
+    assert main([str(demo_dir), "--images", "40"]) == 1
+    out = capsys.readouterr().out
+    assert "not realistic:" in out and "share_of_frame" in out.splitlines()[-1]
