@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -164,3 +165,23 @@ def test_colour_batches_keep_three_channels_or_become_grey():
     assert colour.shape == (2, 3, 112, 336)
     for c, v in enumerate([200, 170, 220]):
         assert torch.allclose(colour[:, c], torch.tensor((v / 255 - MEAN) / STD), atol=1e-5)
+
+
+def test_fit_clips_every_steps_gradient_norm(tmp_path):
+    class Recording(torch.optim.SGD):
+        norms = []
+
+        def step(self, closure=None):
+            grads = [p.grad for g in self.param_groups for p in g["params"] if p.grad is not None]
+            self.norms.append(float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))))
+            return super().step(closure)
+
+    model = nn.Linear(4, 1)
+    x = torch.randn(8, 4) * 100
+    fit(model, Recording(model.parameters(), lr=1e-6), lambda e: [0, 1], lambda m, b, e: (m(x) ** 2).mean(),
+        2, tmp_path / "clipped", progress=None, clip_grad_norm=0.5)
+    assert len(Recording.norms) == 4 and max(Recording.norms) == pytest.approx(0.5, rel=1e-4)
+    Recording.norms.clear()
+    fit(model, Recording(model.parameters(), lr=1e-6), lambda e: [0], lambda m, b, e: (m(x) ** 2).mean(),
+        1, tmp_path / "free", progress=None)
+    assert Recording.norms[0] > 10

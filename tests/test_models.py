@@ -106,3 +106,40 @@ def test_swav_loss_equals_swapped_prediction_by_hand_and_trains_the_prototypes()
     loss = swav_loss(head(f), head(f + 0.01 * torch.randn_like(f)))
     loss.backward()
     assert head.prototypes.weight.grad.abs().sum() > 0
+
+
+def test_bilstm_ends_readout_is_the_forward_last_and_backward_first_output():
+    """[h_N, h_0] by hand: run the head's own LSTM on each bag alone, unpadded, and take the
+    forward half of its last step and the backward half of its first."""
+    torch.manual_seed(0)
+    head = BiLSTMBagHead(in_dim=6, hidden=8, readout="ends").eval()
+    x = torch.randn(3, 5, 6)
+    lengths = [5, 2, 3]
+    mask = torch.arange(5)[None] < torch.tensor(lengths)[:, None]
+    x[~mask] = 1e3  # padding must not reach the readout
+    got = head(x, mask)
+    with torch.no_grad():
+        for i, n in enumerate(lengths):
+            steps = head.lstm(x[i:i + 1, :n])[0][0]  # (n, 2 * hidden)
+            ends = torch.cat([steps[n - 1, :8], steps[0, 8:]])
+            assert torch.allclose(got[i], head.out(head.fc(ends[None]))[0], atol=1e-5)
+    assert not torch.allclose(got, BiLSTMBagHead(in_dim=6, hidden=8).eval()(x, mask))
+
+
+def test_bilstm_layernorm_makes_the_head_blind_to_each_images_scale_and_offset():
+    torch.manual_seed(0)
+    x = torch.rand(2, 4, 6)
+    mask = torch.ones(2, 4, dtype=torch.bool)
+    shifted = 5 * x + 3  # the same image features at another scale and offset
+    normed = BiLSTMBagHead(in_dim=6, hidden=8, input_norm="layernorm").eval()
+    assert torch.allclose(normed(x, mask), normed(shifted, mask), atol=1e-4)
+    plain = BiLSTMBagHead(in_dim=6, hidden=8).eval()
+    assert not torch.allclose(plain(x, mask), plain(shifted, mask), atol=1e-3)
+
+
+def test_bilstm_dropout_only_on_linear_layers_where_the_paper_puts_it():
+    paper = BiLSTMBagHead(in_dim=6, hidden=8, dropout=0.5, dropout_at="linear")
+    assert paper.lstm.dropout == 0.0 and paper.fc[0].p == paper.out[0].p == 0.5
+    assert BiLSTMBagHead(in_dim=6, hidden=8, dropout=0.5).lstm.dropout == 0.5
+    with pytest.raises(ValueError, match="readout 'last' unknown"):
+        BiLSTMBagHead(readout="last")

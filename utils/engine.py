@@ -104,7 +104,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
         evaluate: Callable[[nn.Module], dict] | None = None, select: str | None = None,
         on_epoch_start: Callable[[int], dict] | None = None,
         generator: torch.Generator | None = None, progress: str | None = "text",
-        stop_after: int | None = None, key: str | None = None, desc: str = "training") -> pd.DataFrame:
+        stop_after: int | None = None, key: str | None = None, desc: str = "training",
+        clip_grad_norm: float | None = None) -> pd.DataFrame:
     """Train for `epochs`, resuming from `checkpoint_dir/last.pt` if present.
 
     batches(epoch) yields batches (with len(batches) they are not all made up front);
@@ -119,7 +120,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
     (utils.progress: "widgets", "text" or None); the history is returned, not printed.
     `stop_after` ends the call after that many epochs (tests
     use it to simulate an interruption). `key` (see run_key) must match the checkpoint's
-    for it to be resumed; otherwise training starts afresh.
+    for it to be resumed; otherwise training starts afresh. `clip_grad_norm` rescales each
+    step's gradients to at most that norm.
     """
     checkpoint_dir = Path(checkpoint_dir)
     last = checkpoint_dir / "last.pt"
@@ -155,6 +157,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
             optimizer.zero_grad(set_to_none=True)
             loss = train_step(model, batch, epoch)
             loss.backward()
+            if clip_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
             optimizer.step()
             losses.append(loss.detach())
         losses = torch.stack(losses).float().cpu() if losses else torch.zeros(0)

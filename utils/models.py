@@ -37,20 +37,41 @@ class BiLSTMBagHead(nn.Module):
     Packed sequences keep padding out of the recurrence, and the average is over real
     images only. An LSTM depends on image order though a bag has none: train with
     shuffled orders and, at test time, average over several orders (see `predict_bags`).
+
+    Options the paper leaves open, each measured before it becomes a default:
+    readout     "mean": FC on every step, averaged over the bag (the kit's reading of the
+                paper); "ends": FC on [h_N, h_0], the forward direction's last output and
+                the backward direction's first (the paper code's readout)
+    input_norm  "none" or "layernorm": LayerNorm over each image's features before the LSTM
+                (post-ReLU CNN features are all positive and a quarter zero)
+    dropout_at  "all": dropout between the LSTM layers and before both linear layers;
+                "linear": only before the linear layers, where the paper names it
     """
 
     def __init__(self, in_dim: int = 368, hidden: int = 1024, layers: int = 2,
-                 dropout: float = 0.5, n_labels: int = 30):
+                 dropout: float = 0.5, n_labels: int = 30, readout: str = "mean",
+                 input_norm: str = "none", dropout_at: str = "all"):
         super().__init__()
+        for name, value, allowed in (("readout", readout, ("mean", "ends")),
+                                     ("input_norm", input_norm, ("none", "layernorm")),
+                                     ("dropout_at", dropout_at, ("all", "linear"))):
+            if value not in allowed:
+                raise ValueError(f"{name} {value!r} unknown; choose from {allowed}")
+        self.readout = readout
+        self.norm = nn.LayerNorm(in_dim) if input_norm == "layernorm" else nn.Identity()
+        between = dropout if (layers > 1 and dropout_at == "all") else 0.0
         self.lstm = nn.LSTM(in_dim, hidden, num_layers=layers, batch_first=True,
-                            bidirectional=True, dropout=dropout if layers > 1 else 0.0)
+                            bidirectional=True, dropout=between)
         self.fc = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * hidden, hidden), nn.ReLU())
         self.out = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, n_labels))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         lengths = mask.sum(1).clamp_min(1).cpu()
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        h, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=x.shape[1])
+        packed = pack_padded_sequence(self.norm(x), lengths, batch_first=True, enforce_sorted=False)
+        steps, (h_n, _) = self.lstm(packed)
+        if self.readout == "ends":  # final states: forward after step N, backward after step 0
+            return self.out(self.fc(torch.cat([h_n[-2], h_n[-1]], dim=1)))
+        h, _ = pad_packed_sequence(steps, batch_first=True, total_length=x.shape[1])
         return self.out(masked_mean(self.fc(h), mask))
 
 

@@ -251,11 +251,18 @@ class BagSettings(_Settings):
     gamma_T: int = 3
     n_orders: int = 4                   # image orders averaged at prediction (BiLSTM only)
     select_metric: str = "score"
+    lstm_readout: str = "mean"          # BiLSTM only: "mean" over steps or "ends" ([h_N, h_0])
+    lstm_input_norm: str = "none"       # BiLSTM only: "none" or "layernorm" of the features
+    lstm_dropout_at: str = "all"        # BiLSTM only: "all" or "linear" (the paper's place)
+    bag_grad_clip: float | None = None  # clip the gradient norm of every step to this
 
     def build(self, in_dim: int):
         kwargs = {"dropout": self.lstm_dropout}
         if self.bag_head != "mean":
             kwargs["hidden"] = self.lstm_hidden
+        if self.bag_head == "bilstm":
+            kwargs.update(readout=self.lstm_readout, input_norm=self.lstm_input_norm,
+                          dropout_at=self.lstm_dropout_at)
         return build_bag_head(self.bag_head, in_dim=in_dim, **kwargs)
 
 
@@ -302,6 +309,7 @@ def fit_bag_model(features, cache, train, valid, s: BagSettings, device, checkpo
     optimizer = torch.optim.Adam(model.parameters(), lr=s.lstm_lr, **_optimizer_options(device))
     history = fit(model, optimizer, batches, train_step,
                   s.lstm_epochs, checkpoint_dir, lr_schedule=CosineLR(s.lstm_lr, s.lstm_lr_min, s.lstm_epochs),
+                  clip_grad_norm=s.bag_grad_clip,
                   evaluate=validate, select=s.select_metric, on_epoch_start=on_epoch_start,
                   generator=generator, progress=progress, key=key, desc=f"bag head ({s.bag_head})")
     return model, history
