@@ -1,7 +1,7 @@
 """The realism check: its KS distance against scipy, its embryo mask against a drawn ellipse,
-the embedded real figures against the script that made them, and the verdict on the
-current generator (whose tissue lacks the real cell texture, and whose embryos fill less
-of the frame)."""
+the embedded real figures against the script that made them, and its verdicts on the
+generator's two styles: "clean" (tissue without the real cell texture, embryos that fill
+less of the frame) fails, "real" passes every statistic with the same bags and labels."""
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from utils.facts import REAL_IMAGE_STATS
+from utils.synthetic import generate
 from utils.realism import (QUANTILES, STATISTICS, compare, embryo_mask, folder_images, ks_to_quantiles,
                            quantiles, reference_tiles, set_statistics)
 
@@ -46,7 +47,7 @@ def test_the_embedded_real_figures_are_what_the_script_computes():
     assert quantiles(set_statistics(reference_tiles(SHEET))) == REAL_IMAGE_STATS
 
 
-def test_the_current_generator_is_not_realistic(demo_dir):
+def test_the_clean_style_is_not_realistic(demo_dir):
     table = compare(folder_images(demo_dir, 120), REAL_IMAGE_STATS).set_index("statistic")
     failed = set(table.index[~table["pass"]])
     assert {"share_of_frame", "tissue_contrast", "tissue_gradient"} <= failed, table
@@ -59,3 +60,23 @@ def test_the_command_line_names_what_is_not_realistic(demo_dir, capsys):
     assert main([str(demo_dir), "--images", "40"]) == 1
     out = capsys.readouterr().out
     assert "not realistic:" in out and "share_of_frame" in out.splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def styles(tmp_path_factory):
+    root = tmp_path_factory.mktemp("styles")
+    return {style: generate(root / style, n_bags=80, seed=0, workers=1, style=style) for style in ("clean", "real")}
+
+
+def test_the_real_style_passes_every_statistic(styles):
+    table = compare(folder_images(styles["real"], 150), REAL_IMAGE_STATS)
+    assert table["pass"].all(), table
+
+
+def test_the_style_changes_the_pixels_not_the_bags_or_labels(styles):
+    for name in ["train/train.csv", "test/test_without_label.csv", "solution/test_labels.csv"]:
+        assert (styles["clean"] / name).read_bytes() == (styles["real"] / name).read_bytes(), name
+    image = "train/train/" + sorted(p.name for p in (styles["real"] / "train/train").iterdir())[0]
+    assert (styles["clean"] / image).read_bytes() != (styles["real"] / image).read_bytes()
+    with pytest.raises(ValueError, match="style 'photo' unknown"):
+        generate(styles["real"].parent / "x", n_bags=4, style="photo")

@@ -270,16 +270,41 @@ _SHOW_FACING, _SHOW_HIDDEN = 0.8, 0.2
 _STAIN_ABSORBANCE = np.array([1.25, 1.35, 0.4], dtype=np.float32)  # purple/blue dye absorbs red and green
 
 
-class Renderer:
-    """Draws 128x320 RGB embryos; holds precomputed texture fields so each image is cheap."""
+STYLES = ("clean", "real")
+_BEIGE = np.array([238, 231, 212], dtype=np.float32)
+_LAVENDER = np.array([214, 210, 238], dtype=np.float32)
 
-    def __init__(self, seed: int):
+
+class Renderer:
+    """Draws 128x320 RGB embryos; holds precomputed texture fields so each image is cheap.
+
+    style "clean": smooth beige tissue, clear stain (the kit's first generator, kept as it was).
+    style "real": what makes real FlyExpress images hard (utils.realism measures it): cells a
+    few pixels across, folds and furrows, yolk granules, a tint from beige to lavender per
+    embryo, stain down to barely visible and shown in fewer of a bag's images, stain no label
+    explains, focus blur, and embryos that fill the frame.
+    """
+
+    def __init__(self, seed: int, style: str = "clean"):
+        if style not in STYLES:
+            raise ValueError(f"style {style!r} unknown; choose from {STYLES}")
+        self.style = style
         rng = np.random.default_rng([seed, 2])
         self.yy, self.xx = np.mgrid[0:H, 0:W].astype(np.float32)
         self.fine = [gaussian_filter(rng.standard_normal((H + 32, W + 32)), 0.8).astype(np.float32)
                      for _ in range(8)]
         self.coarse = [zoom(rng.standard_normal((10, 22)), (H + 32) / 10, order=3)[:, : W + 32]
                        .astype(np.float32) for _ in range(8)]
+        if style == "real":
+            cells_rng = np.random.default_rng([seed, 4])
+            self.cells = [self._cell_field(cells_rng) for _ in range(8)]
+
+    @staticmethod
+    def _cell_field(rng) -> np.ndarray:
+        """Cells about 3-4 pixels across: bright centres, dark membranes (band-passed noise)."""
+        noise = rng.standard_normal((H + 32, W + 32))
+        band = gaussian_filter(noise, 1.2) - gaussian_filter(noise, 3.0)
+        return (band / band.std()).astype(np.float32)
 
     def _texture(self, fields, rng) -> np.ndarray:
         field = fields[rng.integers(len(fields))]
@@ -289,15 +314,20 @@ class Renderer:
 
     def render(self, stage: int, labels, view: str, rng: np.random.Generator) -> np.ndarray:
         # Embryo frame: small rotation, scale and shift; anterior stays left, as in FlyExpress.
+        real = self.style == "real"
         angle = float(np.deg2rad(rng.normal(0, 2.0)))
         scale = float(rng.uniform(0.95, 1.0))
+        if real:  # real embryos fill the frame, whatever the view, with less spread
+            scale = scale + 0.005
         cx, cy = W / 2 + rng.normal(0, 3), H / 2 + rng.normal(0, 2)
         dx, dy = self.xx - cx, self.yy - cy
         x = (np.cos(angle) * dx + np.sin(angle) * dy) / (scale * W / 2)
         y = (-np.sin(angle) * dx + np.cos(angle) * dy) / (scale * H / 2)
         if view != "lateral":
-            y = y * 1.1
+            y = y * (1.03 if real else 1.1)
         p = float(rng.uniform(2.4, 3.2))
+        if real:
+            p = 2.5 + 0.8 * (p - 2.4)
         belly = 1 + 0.08 * (y > 0)  # ventral side a little flatter in lateral view
         r = np.abs(x) ** p + np.abs(y * belly) ** 2.2
         if stage >= 5:  # segmented outline of the germ band
@@ -310,18 +340,63 @@ class Renderer:
         cells = self._texture(self.fine, rng) * float(rng.uniform(9, 15))
         blotch = self._texture(self.coarse, rng) * float(rng.uniform(2, 4))
         shade = 1 - 0.12 * np.clip(r, 0, 1) ** 3 - 0.25 * edge
-        base = (tissue[None, None, :] + (cells + blotch)[..., None]) * shade[..., None]
+        if real:
+            tint = float(rng.beta(1.2, 1.2))  # each embryo somewhere from beige to lavender
+            tissue = (1 - tint) * _BEIGE + tint * _LAVENDER + rng.normal(0, 4, 3).astype(np.float32)
+            cells = self._texture(self.cells, rng) * float(rng.uniform(6, 12)) * (0.6 + 0.4 * np.clip(1 - r, 0, 1) ** 0.3)
+            relief = self._folds(x, y, stage, rng) + self._granules(x, y, rng)
+            blotch = blotch * 3  # larger structures: real tissue is uneven at every scale
+            base = (tissue[None, None, :] + (cells + blotch - relief)[..., None]) * shade[..., None]
+        else:
+            base = (tissue[None, None, :] + (cells + blotch)[..., None]) * shade[..., None]
 
         stain = np.zeros((H, W), dtype=np.float32)
         for label in labels:
             stain += self._label_stain(label, stage, view, x, y, r, rng)
+        if real:
+            stain *= float(rng.uniform(0.25, 1.0))  # from barely visible to full
+            if rng.random() < 0.3:  # stain that no label explains
+                stain += self._nuisance(x, y, rng)
         mottle = 1 + 0.3 * self._texture(self.fine, rng)
         stain = np.clip(stain * mottle, 0, None) * inside
         color = base * np.exp(-stain[..., None] * _STAIN_ABSORBANCE * float(rng.uniform(0.85, 1.15)))
         background = 255 - 3 * np.abs(self._texture(self.fine, rng))[..., None]
         img = inside[..., None] * color + (1 - inside[..., None]) * background
-        img += 2.0 * rng.standard_normal(img.shape, dtype=np.float32)
+        if real and rng.random() < 0.6:  # out of focus
+            img = gaussian_filter(img, (float(rng.uniform(0.4, 1.1)),) * 2 + (0,))
+        img += (1.5 if real else 2.0) * rng.standard_normal(img.shape, dtype=np.float32)
         return np.clip(img, 0, 255).astype(np.uint8)
+
+    def _folds(self, x, y, stage, rng) -> np.ndarray:
+        """Darkening along a few folds and furrows (more of them at later stages)."""
+        out = np.zeros((H, W), dtype=np.float32)
+        for _ in range(int(rng.integers(2, 5 + stage))):
+            if rng.random() < 0.7:  # lengthwise fold
+                y0, amp, freq, phase = rng.uniform(-0.8, 0.8), rng.uniform(0, 0.15), rng.uniform(0.3, 1.5), rng.uniform(0, 6.3)
+                dist = (y - y0 - amp * np.sin(freq * np.pi * x + phase)) * H / 2
+                span = np.abs(x - rng.uniform(-0.5, 0.5)) < rng.uniform(0.3, 0.9)
+            else:  # furrow across
+                x0, amp = rng.uniform(-0.8, 0.8), rng.uniform(0, 0.08)
+                dist = (x - x0 - amp * np.sin(2 * np.pi * y)) * W / 2
+                span = np.abs(y) < rng.uniform(0.5, 1.0)
+            width = rng.uniform(0.7, 1.6)
+            out += float(rng.uniform(10, 28)) * np.exp(-(dist / width) ** 2) * span
+        return out
+
+    def _granules(self, x, y, rng) -> np.ndarray:
+        """Yolk granules: small dark specks, densest in the middle of the embryo."""
+        n = int(rng.integers(40, 160))
+        gx = rng.normal(0, 0.4, n).clip(-0.9, 0.9)
+        gy = rng.normal(0, 0.35, n).clip(-0.8, 0.8)
+        impulses = np.zeros((H, W), dtype=np.float32)
+        impulses[((gy + 1) * H / 2).astype(int).clip(0, H - 1), ((gx + 1) * W / 2).astype(int).clip(0, W - 1)] = 1.0
+        return gaussian_filter(impulses, 0.8) * float(rng.uniform(40, 90))
+
+    def _nuisance(self, x, y, rng) -> np.ndarray:
+        """A faint, diffuse blob of stain anywhere in the embryo."""
+        x0, y0 = rng.uniform(-0.8, 0.8), rng.uniform(-0.6, 0.6)
+        hw, hh = rng.uniform(0.1, 0.5), rng.uniform(0.2, 0.7)
+        return float(rng.uniform(0.1, 0.5)) * np.exp(-(((x - x0) / hw) ** 2 + ((y - y0) / hh) ** 2)).astype(np.float32)
 
     def _label_stain(self, label, stage, view, x, y, r, rng) -> np.ndarray:
         """Stain density of one label in one image (zero when the image does not show it)."""
@@ -331,9 +406,10 @@ class Renderer:
             strength = float(rng.uniform(0.35, 0.9))
         if label == 1:
             strength = float(rng.uniform(0.12, 0.3))
+        show = (_SHOW_FACING, _SHOW_HIDDEN) if self.style == "clean" else (0.6, 0.15)  # real: in fewer images
         for kind, x0, y0, hw, hh, side in _REGIONS[label]:
             facing = side == "all" or view == "lateral" or view == side
-            if rng.random() > (_SHOW_FACING if facing else _SHOW_HIDDEN):
+            if rng.random() > (show[0] if facing else show[1]):
                 continue
             if view != "lateral" and side != "all":  # seen from above/below: centred, wider
                 y0, hh = 0.0, hh * 1.6
@@ -370,8 +446,8 @@ class Renderer:
 
 def _render_chunk(args) -> list[tuple[str, str]]:
     """Render and save the images of some bags; returns (split, file name) per image written."""
-    seed, out_dir, bags = args
-    renderer = Renderer(seed)
+    seed, out_dir, bags, style = args
+    renderer = Renderer(seed, style)
     written = []
     for bag in bags:
         rng = np.random.default_rng([seed, 3, bag.index])
@@ -399,8 +475,11 @@ def _write_csv(path: Path, header, rows):
 
 
 def generate(out, n_bags: int = 300, seed: int = 0, workers: int | None = None,
-             test_fraction: float = 0.5, overwrite: bool = False) -> Path:
-    """Write a full competition folder to `out`, atomically (built aside, then renamed)."""
+             test_fraction: float = 0.5, overwrite: bool = False, style: str = "clean") -> Path:
+    """Write a full competition folder to `out`, atomically (built aside, then renamed).
+    `style`: "clean" or "real" images (Renderer); bags and labels do not depend on it."""
+    if style not in STYLES:
+        raise ValueError(f"style {style!r} unknown; choose from {STYLES}")
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; pass overwrite=True (--overwrite) to replace it")
@@ -411,7 +490,7 @@ def generate(out, n_bags: int = 300, seed: int = 0, workers: int | None = None,
         for sub in ("train/train", "test/test", "solution"):
             (tmp / sub).mkdir(parents=True)
         workers = workers or min(4, os.cpu_count() or 1)
-        chunks = [(seed, str(tmp), bags[i::workers * 4]) for i in range(workers * 4)]
+        chunks = [(seed, str(tmp), bags[i::workers * 4], style) for i in range(workers * 4)]
         if workers > 1:
             with ProcessPoolExecutor(workers) as pool:
                 list(pool.map(_render_chunk, chunks))
@@ -467,8 +546,10 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--test-fraction", type=float, default=0.5)
     parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--style", choices=STYLES, default="clean", help="clean or realistic images")
     args = parser.parse_args(argv)
-    out = generate(args.out, args.bags, args.seed, args.workers, args.test_fraction, args.overwrite)
+    out = generate(args.out, args.bags, args.seed, args.workers, args.test_fraction, args.overwrite,
+                   args.style)
     print(f"wrote {out}")
     return 0
 
