@@ -19,7 +19,7 @@ from utils.augment import BatchAugment
 from utils.engine import autocast, choose_device
 from utils.losses import FocalLoss
 from utils.models import build_backbone
-from utils.train import _compiled
+from utils.train import compile_network
 
 
 def make_step(device, batch, channels_last, bf16, backend=None):
@@ -27,7 +27,7 @@ def make_step(device, batch, channels_last, bf16, backend=None):
     model = build_backbone("regnety_002", in_chans=1).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    forward = _compiled(model, backend)
+    forward = compile_network(model, backend)
     fused = {"fused": True} if device.type == "cuda" else {}
     opt = torch.optim.Adam(model.parameters(), lr=1e-4, **fused)
     loss_fn = FocalLoss().to(device)

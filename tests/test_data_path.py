@@ -148,6 +148,7 @@ def test_the_warm_up_learning_rate_scales_with_its_batch_and_both_views_share_on
     assert history.lr.tolist() == [pytest.approx(4.8 * 8 / 4096)]
     n_images = sum(len(b.images) for b in train)
     assert calls == [16] * (n_images // 8)  # one pass per step, both views of 8 images
+    assert history.train_images.iloc[0] == n_images // 8 * 8  # whole batches only
     assert history.images_per_second.iloc[0] > 0
 
 

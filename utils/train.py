@@ -74,7 +74,7 @@ def scaled_warmup_lr(s: WarmupSettings) -> float:
     return s.warmup_lr if s.warmup_lr is not None else 4.8 * s.warmup_batch_size / 4096
 
 
-def _compiled(fn, backend: str | None):
+def compile_network(fn, backend: str | None):
     """`fn` through torch.compile with `backend` ("inductor", "inductor-cudagraphs" for
     inductor with CUDA graphs, or any torch.compile backend such as "aot_eager"), or
     unchanged. Only the network is compiled: the loss's gamma and the learning rate change
@@ -91,10 +91,11 @@ def _optimizer_options(device) -> dict:
     return {"fused": True} if torch.device(device).type == "cuda" else {}
 
 
-def _with_rate(history, images_per_epoch: int):
-    """The history with the training images per second of each epoch (steps alone)."""
-    if "train_seconds" in history:
-        history["images_per_second"] = images_per_epoch / history.train_seconds
+def _with_rate(history):
+    """The history with the training images per second of each epoch (steps alone), from
+    the `train_images` that each epoch records (checkpoints keep it, so a cut run has it too)."""
+    if {"train_images", "train_seconds"} <= set(history):
+        history["images_per_second"] = history.train_images / history.train_seconds
     return history
 
 
@@ -125,7 +126,7 @@ def warm_up(cache, bags, s: WarmupSettings, device, checkpoint_dir, inputs: dict
         in_dim=model.num_features, n_prototypes=s.swav_prototypes)}).to(device)
     optimizer = torch.optim.SGD(net.parameters(), lr=scaled_warmup_lr(s), momentum=0.9, weight_decay=1e-6,
                                 **_optimizer_options(device))
-    features = _compiled(lambda x: image_features(model, x), s.compile_backend)
+    features = compile_network(lambda x: image_features(model, x), s.compile_backend)
 
     def train_step(net, batch, epoch):
         n = len(batch["x"])
@@ -141,8 +142,9 @@ def warm_up(cache, bags, s: WarmupSettings, device, checkpoint_dir, inputs: dict
 
     key = run_key(settings=dataclasses.asdict(s), **(inputs or {}))
     history = fit(net, optimizer, batches, train_step, s.warmup_epochs, checkpoint_dir,
+                  on_epoch_start=lambda epoch: {"train_images": len(batches) * s.warmup_batch_size},
                   generator=generator, key=key, progress=progress, desc="warm-up")
-    return model, _with_rate(history, len(batches) * s.warmup_batch_size)  # images/s per view
+    return model, _with_rate(history)  # images/s per view
 
 
 @dataclass
@@ -204,7 +206,7 @@ def fit_image_model(cache, train, valid, s: CNNSettings, device, checkpoint_dir,
     model = build_backbone(s.backbone, in_chans=s.in_chans).to(device).to(memory_format=s.memory_format)
     if init_state is not None:
         model.load_state_dict(torch.load(init_state, map_location=device))
-    forward = _compiled(model, s.compile_backend)
+    forward = compile_network(model, s.compile_backend)
     loss_fn = FocalLoss(gamma=s.gamma_start, pos_weight=w_m if s.use_weights else None).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=s.cnn_lr, **_optimizer_options(device))
     images = images_on(cache.array, device) if images is None else images
@@ -233,7 +235,7 @@ def fit_image_model(cache, train, valid, s: CNNSettings, device, checkpoint_dir,
                   lr_schedule=CosineLR(s.cnn_lr, s.cnn_lr_min, s.cnn_lr_T), evaluate=validate,
                   select=s.select_metric, on_epoch_start=on_epoch_start, generator=generator,
                   stop_after=stop_after, key=key, progress=progress, desc="CNN")
-    return model, _with_rate(history, len(batches) * s.cnn_batch_size)
+    return model, _with_rate(history)
 
 
 @dataclass
