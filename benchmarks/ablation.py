@@ -16,6 +16,9 @@ Rows build on each other as in the paper (each adds one idea to the row it names
                       on the out-of-fold predictions of every training bag (CNN mean-pool)
   kfold+bilstm      the same with a BiLSTM per fold
   kfold+attention   the same with an attention head per fold
+  floor: ...        the floors (utils.baselines): the stage prior, and grey thumbnails
+                    averaged per bag with a logistic regression per label; fitted on the
+                    seed's training bags, thresholds tuned on its validation bags
 
 Every row tunes per-label thresholds on its validation bags (or out-of-fold bags) and is
 scored on the generator's hidden test labels, which no row sees. The dataset is the same
@@ -33,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from utils.augment import EvalTransform
+from utils.baselines import FLOORS, thumbnails
 from utils.cache import build_cache
 from utils.data import read_competition
 from utils.engine import choose_device, load_best, save_atomic
@@ -45,11 +49,12 @@ from utils.pipeline import parse_value
 from utils.profiles import profile_parameters
 from utils.rundir import save_array
 from utils.splits import grouped_folds, train_valid_split
-from utils.synthetic import generate, hidden_test_targets
+from utils.synthetic import STYLES, generate, hidden_test_targets
 from utils.thresholds import apply_thresholds, tune_thresholds
 from utils.train import BagSettings, CNNSettings, WarmupSettings, fit_bag_model, fit_image_model, predict_bags, warm_up
 
-ROWS = ["resnet18", "regnety", "+loss", "+agree", "+swav", "+swav+bilstm", "+swav+attention",
+FLOOR_ROWS = {f"floor: {name}": predict for name, predict in FLOORS.items()}
+ROWS = [*FLOOR_ROWS, "resnet18", "regnety", "+loss", "+agree", "+swav", "+swav+bilstm", "+swav+attention",
         "kfold", "kfold+bilstm", "kfold+attention"]
 PLAIN = {"gamma_start": 0.0, "gamma_end": 0.0, "use_weights": False, "use_tempering": False}
 METRICS = ["auc", "auc_samples", "auc_within_stage", "macro_f1", "sample_f1"]
@@ -123,6 +128,13 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
         results[name] = score(valid, p_valid, test, p_test, y_test)
         return features
 
+    for name, predict in FLOOR_ROWS.items():
+        if name in rows:
+            def floor():
+                x = {id(bags): thumbnails(cache, bags) for bags in (train, valid, test)}
+                return [predict(train, bags, x[id(train)], x[id(bags)]) for bags in (valid, test)]
+            p_valid, p_test = r.timed(name, floor)
+            results[name] = score(valid, p_valid, test, p_test, y_test)
     if "resnet18" in rows:
         cnn_row("resnet18", "resnet18", **PLAIN)
     if "regnety" in rows:
@@ -195,6 +207,7 @@ def main(argv=None):
     parser.add_argument("--profile", default="demo")
     parser.add_argument("--bags", type=int, default=500, help="bags in the generated dataset (half are test)")
     parser.add_argument("--data-seed", type=int, default=2026)
+    parser.add_argument("--style", choices=STYLES, default="clean", help="the generator's image style")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--rows", nargs="+", default=ROWS, choices=ROWS)
@@ -205,15 +218,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
     device = choose_device(args.device)
-    data = out / f"data-{args.bags}-{args.data_seed}"
+    data = out / (f"data-{args.bags}-{args.data_seed}" + ("" if args.style == "clean" else f"-{args.style}"))
     t0 = time.time()
     if not data.exists():
-        generate(data, n_bags=args.bags, seed=args.data_seed)
+        generate(data, n_bags=args.bags, seed=args.data_seed, style=args.style)
     comp = read_competition(data)
     cache = build_cache(comp, out / "work", mode="L")
     y_test = hidden_test_targets(data, [b.gene_stage for b in comp.test])
     print(f"data: {len(comp.train)} train / {len(comp.test)} test bags, {len(cache.array)} images "
-          f"({time.time() - t0:.0f}s); profile {args.profile}; device {device}", flush=True)
+          f"({time.time() - t0:.0f}s); profile {args.profile}; style {args.style}; device {device}", flush=True)
     overrides = {k: parse_value(v) for k, v in args.p}
     rows = []
     for seed in args.seeds:
@@ -225,7 +238,7 @@ def main(argv=None):
         print(f"seed {seed} done in {time.time() - t1:.0f}s", flush=True)
         print(pd.DataFrame(rows).query("seed == @seed").round(3).to_string(index=False), flush=True)
     results = pd.DataFrame(rows)
-    print(f"\n{args.profile} profile, {len(comp.train)} train / {len(comp.test)} test bags, seeds {args.seeds}, "
+    print(f"\n{args.profile} profile, {args.style} style, {len(comp.train)} train / {len(comp.test)} test bags, seeds {args.seeds}, "
           f"{args.folds} folds, overrides {overrides}; total {time.time() - t0:.0f}s\n")
     print(table(results))
 
