@@ -16,6 +16,9 @@ Rows build on each other as in the paper (each adds one idea to the row it names
                       on the out-of-fold predictions of every training bag (CNN mean-pool)
   kfold+bilstm      the same with a BiLSTM per fold
   kfold+attention   the same with an attention head per fold
+  kfold+stacked-... the same heads on out-of-fold inputs (05's bag_inputs="oof_probs"):
+                    each training bag's image probabilities from the fold CNN that held it
+                    out, test images averaged over the folds (utils.folds.stack_out_of_fold)
   floor: ...        the floors (utils.baselines): the stage prior, and grey thumbnails
                     averaged per bag with a logistic regression per label; fitted on the
                     seed's training bags, thresholds tuned on its validation bags
@@ -41,7 +44,7 @@ from utils.cache import build_cache
 from utils.data import read_competition
 from utils.engine import choose_device, load_best, save_atomic
 from utils.features import dump_features
-from utils.folds import assemble_out_of_fold
+from utils.folds import assemble_out_of_fold, stack_out_of_fold
 from utils.loaders import stage_masked_bag_means
 from utils.metrics import evaluate
 from utils.models import build_backbone
@@ -55,7 +58,7 @@ from utils.train import BagSettings, CNNSettings, WarmupSettings, fit_bag_model,
 
 FLOOR_ROWS = {f"floor: {name}": predict for name, predict in FLOORS.items()}
 ROWS = [*FLOOR_ROWS, "resnet18", "regnety", "+loss", "+agree", "+swav", "+swav+bilstm", "+swav+attention",
-        "kfold", "kfold+bilstm", "kfold+attention"]
+        "kfold", "kfold+bilstm", "kfold+attention", "kfold+stacked-bilstm", "kfold+stacked-attention"]
 PLAIN = {"gamma_start": 0.0, "gamma_end": 0.0, "use_weights": False, "use_tempering": False}
 METRICS = ["auc", "auc_samples", "auc_within_stage", "macro_f1", "sample_f1"]
 
@@ -100,12 +103,14 @@ class Seed:
                               tta_flip=self.params["tta_flip"])
         return probs, np.load(folder / "features.npy")
 
-    def bag_head(self, name, head, features, train, valid, bags_out):
+    def bag_head(self, name, head, features, train, valid, bags_out, rows=None):
+        """`rows`: where each bag's rows of `features` are (default: the image cache)."""
+        rows = self.cache if rows is None else rows
         s = BagSettings.pick({**self.params, "bag_head": head})
-        model, _ = fit_bag_model(features, self.cache, train, valid, s, self.device, self.work / name / "bag")
+        model, _ = fit_bag_model(features, rows, train, valid, s, self.device, self.work / name / "bag")
         load_best(model, self.work / name / "bag")
         orders = s.n_orders if head == "bilstm" else 1
-        return [predict_bags(model, features, self.cache, bags, self.device, orders, s.seed) for bags in bags_out]
+        return [predict_bags(model, features, rows, bags, self.device, orders, s.seed) for bags in bags_out]
 
 
 def score(valid_bags, p_valid, test_bags, p_test, y_test):
@@ -159,6 +164,8 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
                 t[name] += t["+swav"]
     if any(row.startswith("kfold") for row in rows):
         heads = [h for h in ["bilstm", "attention"] if f"kfold+{h}" in rows]
+        stacked_heads = [h for h in ["bilstm", "attention"] if f"kfold+stacked-{h}" in rows]
+        held_out, fold_probs = [], []
         position = {b.gene_stage: i for i, b in enumerate(comp.train)}
         oof = {k: [] for k in ["kfold", *(f"kfold+{h}" for h in heads)]}
         tests = {k: [] for k in oof}
@@ -171,6 +178,8 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
             rest = [b for b, f in zip(comp.train, r.folds) if f != k]
             fold_rows.append([position[b.gene_stage] for b in held])
             probs, features = r.timed(f"fold{k}", lambda: r.cnn(f"fold{k}", rest, held, swav, backbone="regnety_002"))
+            held_out.append(held)
+            fold_probs.append(probs)
             oof["kfold"].append(stage_masked_bag_means(probs, cache, held))
             tests["kfold"].append(stage_masked_bag_means(probs, cache, test))
             for name in oof:
@@ -181,6 +190,18 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
                 oof[f"kfold+{h}"].append(p_held)
                 tests[f"kfold+{h}"].append(p_test)
                 t[f"kfold+{h}"] += t[f"fold{k}+{h}"]
+        if stacked_heads:
+            stacked = stack_out_of_fold(cache, held_out, fold_probs, test, len(comp.train))
+        for h in stacked_heads:
+            name = f"kfold+stacked-{h}"
+            oof[name], tests[name], t[name] = [], [], t["kfold"]
+            for k in range(n_folds):
+                rest = [b for b, f in zip(comp.train, r.folds) if f != k]
+                p_held, p_test = r.timed(f"fold{k}+stacked-{h}", lambda: r.bag_head(
+                    f"fold{k}+stacked-{h}", h, stacked.values, rest, held_out[k], [held_out[k], test], rows=stacked))
+                oof[name].append(p_held)
+                tests[name].append(p_test)
+                t[name] += t[f"fold{k}+stacked-{h}"]
         for name in oof:
             p_oof = assemble_out_of_fold(len(comp.train), fold_rows, oof[name])
             p_test = np.mean(tests[name], axis=0)

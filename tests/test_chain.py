@@ -186,6 +186,21 @@ def test_kfold_mode_scores_every_training_bag_out_of_fold(demo_run):
     assert np.allclose(read_json(work / "thresholds.json")["thresholds"], tune_thresholds(y, oof, mask=m))
 
 
+def test_stacking_on_out_of_fold_probabilities_runs_from_05(demo_run, tmp_path):
+    root, work, result = demo_run
+    stacked = tmp_path / "stacked"
+    shutil.copytree(work, stacked, ignore=shutil.ignore_patterns("bag", "executed"))
+    out = run_chain(work_dir=stacked, start="05", overrides={"bag_inputs": "oof_probs", "lstm_epochs": 6},
+                    submission_dir=tmp_path / "subs", quiet=True, force=True)
+    comp, _, _ = load_run(stacked)
+    validate_f1(out["f1"], [b.gene_stage for b in comp.test])
+    assert "over 30 inputs per image (oof_probs)" in (stacked / "executed/05_bilstm-fold0.ipynb").read_text()
+    oof = np.load(stacked / "preds/bag_oof.npy")
+    assert not np.allclose(oof, np.load(work / "preds/bag_oof.npy"))  # another bag model's predictions
+    y, m = _train_targets(stacked)
+    assert evaluate(y, oof, mask=m)["auc_within_stage"] > 0.6  # it learns from the stacked inputs
+
+
 def test_single_split_mode_still_runs(demo_run):
     root, work, result = demo_run
     single = root / "single"

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from utils.data import read_competition
-from utils.folds import assemble_out_of_fold, gather_folds, n_folds_of
+from utils.folds import assemble_out_of_fold, gather_folds, n_folds_of, out_of_fold_inputs, stack_out_of_fold
 from utils.pipeline import CHAIN, steps
 from utils.rundir import fold_dir, load_run, save_array, write_json
 from utils.splits import split_table
@@ -83,6 +83,73 @@ def test_gather_folds_names_a_nan_file_and_row(kfold_work):
         save_array(fold_dir(work, k) / "preds/bag_test.npy", np.full((len(comp.test), 30), 0.5))
     with pytest.raises(ValueError, match=r"fold1/preds/bag_valid.npy: NaN or inf in row 0"):
         gather_folds(work, "bag")
+
+
+class _Rows:
+    """The image cache's row lookup, without images."""
+
+    def __init__(self, comp):
+        names = [(b.split, n) for b in comp.train + comp.test for n in b.images]
+        self.index = {key: i for i, key in enumerate(dict.fromkeys(names))}
+
+    def rows(self, split, names):
+        return np.array([self.index[(split, n)] for n in names], dtype=np.int64)
+
+
+def _logit(p):
+    return np.log(p / (1 - p))
+
+
+def _fold_image_probs(work, n_rows):
+    """Fold k's CNN 'predicts' image row r as (r % 7 + 1) / 100 + 0.2 k: who predicted what shows."""
+    r = np.arange(n_rows)[:, None]
+    probs = [np.repeat((r % 7 + 1) / 100 + 0.2 * k, 30, 1) for k in range(3)]
+    for k, p in enumerate(probs):
+        save_array(fold_dir(work, k) / "features/image_probs.npy", p.astype(np.float32))
+    return probs
+
+
+def test_stacking_reads_each_training_bag_from_the_fold_that_held_it_out(kfold_work):
+    work, comp = kfold_work
+    cache = _Rows(comp)
+    probs = _fold_image_probs(work, len(cache.index))
+    stacked = out_of_fold_inputs(work, cache)
+    for k in range(3):
+        _, train, valid = load_run(work, fold=k)
+        for bag, rows in zip(valid, stacked.bag_rows(valid)):
+            expected = _logit(probs[k][cache.rows("train", bag.images)])
+            assert np.allclose(stacked.values[rows], expected, atol=1e-5)
+    for bag, rows in zip(comp.test, stacked.bag_rows(comp.test)):
+        expected = _logit(np.mean([p[cache.rows("test", bag.images)] for p in probs], axis=0))
+        assert np.allclose(stacked.values[rows], expected, atol=1e-5)
+    # every image of every bag has its own row: the training bags' rows and the test rows tile the array
+    all_rows = np.concatenate(stacked.bag_rows(comp.train + comp.test))
+    assert sorted(all_rows.tolist()) == list(range(len(stacked.values)))
+
+
+def test_stacking_refuses_a_bag_held_out_twice_or_never(kfold_work):
+    work, comp = kfold_work
+    cache = _Rows(comp)
+    probs = _fold_image_probs(work, len(cache.index))
+    held = [load_run(work, fold=k)[2] for k in range(3)]
+    with pytest.raises(ValueError, match=f"training bag {held[0][0].gene_stage} is held out by two folds"):
+        stack_out_of_fold(cache, [held[0], held[1] + held[0][:1], held[2]], probs, comp.test, len(comp.train))
+    with pytest.raises(ValueError, match=f"not each of the {len(comp.train)} training bags once"):
+        stack_out_of_fold(cache, [held[0], held[1], held[2][1:]], probs, comp.test, len(comp.train))
+
+
+def test_stacking_needs_k_fold_mode_and_finite_probabilities(kfold_work):
+    work, comp = kfold_work
+    cache = _Rows(comp)
+    probs = _fold_image_probs(work, len(cache.index))
+    probs[2][5, 1] = np.nan
+    save_array(fold_dir(work, 2) / "features/image_probs.npy", probs[2])
+    with pytest.raises(ValueError, match=r"fold2/features/image_probs.npy: NaN or inf in row 5"):
+        out_of_fold_inputs(work, cache)
+    table, _ = split_table([b.gene_stage for b in comp.train], [b.gene for b in comp.train], comp.targets(), 0.2)
+    table.to_csv(work / "split.csv", index=False)
+    with pytest.raises(ValueError, match="needs K-fold mode"):
+        out_of_fold_inputs(work, cache)
 
 
 def test_load_run_fold_needs_cv_folds(kfold_work):

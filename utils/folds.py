@@ -58,3 +58,67 @@ def gather_folds(work_dir, source: str = "bag") -> tuple[np.ndarray, np.ndarray]
                                  f"{int(np.flatnonzero(~np.isfinite(p).all(1))[0])}")
             out.append(p)
     return assemble_out_of_fold(len(comp.train), rows, valid_preds), np.mean(test_preds, axis=0)
+
+
+class StackedInputs:
+    """Per-image inputs of a stacked bag model, one row per image of each bag, and where
+    each bag's rows are. `fit_bag_model` and `predict_bags` read it in place of the feature
+    array and the image cache (through `bag_rows`)."""
+
+    def __init__(self, values: np.ndarray, rows_of: dict):
+        self.values, self._rows_of = values, rows_of
+
+    def bag_rows(self, bags) -> list[np.ndarray]:
+        return [self._rows_of[(b.split, b.gene_stage)] for b in bags]
+
+
+def _logit(p: np.ndarray, eps: float = 1e-4) -> np.ndarray:
+    p = np.clip(p, eps, 1 - eps)
+    return np.log(p / (1 - p)).astype(np.float32)
+
+
+def stack_out_of_fold(cache, held_out: list, image_probs: list, test_bags: list, n_train: int) -> StackedInputs:
+    """Inputs that no fold model memorised: the images of the bags that fold k held out get
+    fold k's CNN probabilities; test images get the average over the folds. As logits (the
+    scale a linear layer or an LSTM reads best). Probabilities, unlike features, mean the
+    same in every fold model, so one bag model can read all of them. Every training bag must
+    be held out by exactly one fold."""
+    chunks, rows_of, start = [], {}, 0
+
+    def add(bag, values):
+        nonlocal start
+        rows_of[(bag.split, bag.gene_stage)] = np.arange(start, start + len(values))
+        chunks.append(values)
+        start += len(values)
+
+    for k, (bags, probs) in enumerate(zip(held_out, image_probs)):
+        for bag in bags:
+            if (bag.split, bag.gene_stage) in rows_of:
+                raise ValueError(f"training bag {bag.gene_stage} is held out by two folds (fold {k} and an earlier one)")
+            add(bag, _logit(np.asarray(probs[cache.rows(bag.split, bag.images)])))
+    if len(rows_of) != n_train:
+        raise ValueError(f"the folds hold out {len(rows_of)} bags, not each of the {n_train} training bags once")
+    for bag in test_bags:
+        rows = cache.rows(bag.split, bag.images)
+        add(bag, _logit(np.mean([np.asarray(p[rows]) for p in image_probs], axis=0)))
+    return StackedInputs(np.concatenate(chunks), rows_of)
+
+
+def out_of_fold_inputs(work_dir, cache) -> StackedInputs:
+    """`stack_out_of_fold` over a K-fold run's fold<k>/features/image_probs.npy (from 04)."""
+    k_folds = n_folds_of(work_dir)
+    if k_folds < 2:
+        raise ValueError(f"{Path(work_dir) / 'split.csv'} has no cross-validation folds: stacking on "
+                         "out-of-fold inputs needs K-fold mode (--folds K)")
+    held_out, image_probs = [], []
+    for k in range(k_folds):
+        folder = fold_dir(work_dir, k)
+        require(folder, "features/image_probs.npy")
+        probs = np.load(folder / "features/image_probs.npy")
+        bad = np.flatnonzero(~np.isfinite(probs).all(1))
+        if len(bad):
+            raise ValueError(f"{folder / 'features/image_probs.npy'}: NaN or inf in row {int(bad[0])}")
+        comp, _, valid = load_run(work_dir, fold=k)
+        held_out.append(valid)
+        image_probs.append(probs)
+    return stack_out_of_fold(cache, held_out, image_probs, comp.test, len(comp.train))

@@ -288,7 +288,8 @@ def predict_bags(model, features, cache, bags, device, orders: int = 1, seed: in
 def fit_bag_model(features, cache, train, valid, s: BagSettings, device, checkpoint_dir,
                   inputs: dict | None = None, progress: str | None = "text"):
     """Train the bag head on per-image features; (model, history). Images of each bag
-    come in a fresh order every epoch, since a bag has no order."""
+    come in a fresh order every epoch, since a bag has no order. `cache` tells where each
+    bag's rows of `features` are (`bag_rows`): the image cache, or utils.folds.StackedInputs."""
     generator = seed_everything(s.seed)
     model = s.build(features.shape[1]).to(device)
     y_valid, m_valid = np.stack([b.target for b in valid]), np.stack([b.mask for b in valid])
