@@ -23,7 +23,8 @@ Rows build on each other as in the paper (each adds one idea to the row it names
                     averaged per bag with a logistic regression per label; fitted on the
                     seed's training bags, thresholds tuned on its validation bags
 
-Every row tunes per-label thresholds on its validation bags (or out-of-fold bags) and is
+`--style real` generates images as hard as real ones (utils.synthetic); `-p in_chans 3`
+trains on colour images. Every row tunes per-label thresholds on its validation bags (or out-of-fold bags) and is
 scored on the generator's hidden test labels, which no row sees. The dataset is the same
 for all seeds (`--data-seed`); a seed changes the split, initialisation, data order and
 augmentation. `seconds` is the wall time to produce that row from the cached images,
@@ -244,11 +245,12 @@ def main(argv=None):
     if not data.exists():
         generate(data, n_bags=args.bags, seed=args.data_seed, style=args.style)
     comp = read_competition(data)
-    cache = build_cache(comp, out / "work", mode="L")
+    overrides = {k: parse_value(v) for k, v in args.p}
+    in_chans = {**profile_parameters(args.profile), **overrides}["in_chans"]
+    cache = build_cache(comp, out / "work", mode="L" if in_chans == 1 else "RGB")
     y_test = hidden_test_targets(data, [b.gene_stage for b in comp.test])
     print(f"data: {len(comp.train)} train / {len(comp.test)} test bags, {len(cache.array)} images "
           f"({time.time() - t0:.0f}s); profile {args.profile}; style {args.style}; device {device}", flush=True)
-    overrides = {k: parse_value(v) for k, v in args.p}
     rows = []
     for seed in args.seeds:
         params = {**profile_parameters(args.profile), **overrides, "seed": seed}
