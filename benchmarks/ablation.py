@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from utils.augment import EvalTransform
-from utils.baselines import FLOORS, thumbnails
+from utils.baselines import FLOORS, floor_predictions
 from utils.cache import build_cache
 from utils.data import read_competition
 from utils.engine import choose_device, load_best, save_atomic
@@ -57,7 +57,7 @@ from utils.synthetic import STYLES, generate, hidden_test_targets
 from utils.thresholds import apply_thresholds, tune_thresholds
 from utils.train import BagSettings, CNNSettings, WarmupSettings, fit_bag_model, fit_image_model, predict_bags, warm_up
 
-FLOOR_ROWS = {f"floor: {name}": predict for name, predict in FLOORS.items()}
+FLOOR_ROWS = [f"floor: {name}" for name in FLOORS]
 ROWS = [*FLOOR_ROWS, "resnet18", "regnety", "+loss", "+agree", "+swav", "+swav+bilstm", "+swav+attention",
         "kfold", "kfold+bilstm", "kfold+attention", "kfold+stacked-bilstm", "kfold+stacked-attention"]
 PLAIN = {"gamma_start": 0.0, "gamma_end": 0.0, "use_weights": False, "use_tempering": False}
@@ -134,13 +134,12 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
         results[name] = score(valid, p_valid, test, p_test, y_test)
         return features
 
-    for name, predict in FLOOR_ROWS.items():
-        if name in rows:
-            def floor():
-                x = {id(bags): thumbnails(cache, bags) for bags in (train, valid, test)}
-                return [predict(train, bags, x[id(train)], x[id(bags)]) for bags in (valid, test)]
-            p_valid, p_test = r.timed(name, floor)
-            results[name] = score(valid, p_valid, test, p_test, y_test)
+    if any(name in rows for name in FLOOR_ROWS):
+        floors = r.timed("floors", lambda: floor_predictions(cache, train, [valid, test]))
+        for name, (p_valid, p_test) in floors.items():
+            if f"floor: {name}" in rows:
+                results[f"floor: {name}"] = score(valid, p_valid, test, p_test, y_test)
+                t[f"floor: {name}"] = t["floors"]
     if "resnet18" in rows:
         cnn_row("resnet18", "resnet18", **PLAIN)
     if "regnety" in rows:

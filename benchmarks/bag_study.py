@@ -100,7 +100,7 @@ def run_variant(work: Path, data, name: str, changes: dict, device: str, folder:
 
 def reference_rows(work: Path, data) -> list[dict]:
     """The CNN's per-bag average (04) and the two floors, scored as the variants are."""
-    from utils.baselines import FLOORS, thumbnails
+    from utils.baselines import floor_predictions
 
     comp, train, valid, cache, y_test = load(work, data)
     out = []
@@ -108,12 +108,8 @@ def reference_rows(work: Path, data) -> list[dict]:
     out += rows_for("CNN image probabilities averaged per bag (04)",
                     {"valid": (valid, p_valid, None), "test": (comp.test, p_test, y_test)})
     parts = (("train", train, None), ("valid", valid, None), ("test", comp.test, y_test))
-    x_all, bags_all = thumbnails(cache, train + valid + comp.test), train + valid + comp.test
-    ends = np.cumsum([0] + [len(bags) for _, bags, _ in parts])
-    for floor, predict in FLOORS.items():  # one fit on the training bags, predictions for all three sets
-        p_all = predict(train, bags_all, x_all[:len(train)], x_all)
-        sets = {k: (bags, p_all[a:b], y) for (k, bags, y), a, b in zip(parts, ends[:-1], ends[1:])}
-        out += rows_for(f"floor: {floor}", sets)
+    for floor, probs in floor_predictions(cache, train, [bags for _, bags, _ in parts]).items():
+        out += rows_for(f"floor: {floor}", {k: (bags, p, y) for (k, bags, y), p in zip(parts, probs)})
     return out
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.baselines import stage_prior, thumbnail_logreg, thumbnails
+from utils.baselines import floor_predictions, stage_prior, thumbnail_logreg, thumbnails
 from utils.cache import build_cache
 from utils.data import read_competition
 from utils.submission import validate_auc, validate_f1
@@ -45,3 +45,16 @@ def test_floors_script_writes_valid_kaggle_files(demo_dir, tmp_path):
     for folder in ["stage_prior", "thumbnails_logistic_regression"]:
         validate_f1(tmp_path / "out" / folder / "submission_f1.csv", ids)
         validate_auc(tmp_path / "out" / folder / "submission_auc.csv", ids)
+
+
+def test_floor_predictions_fit_once_and_predict_each_bag_set_as_alone(demo_dir, tmp_path):
+    comp = read_competition(demo_dir)
+    cache = build_cache(comp, tmp_path)
+    half = len(comp.train) // 2
+    train, valid, test = comp.train[:half], comp.train[half:], comp.test
+    out = floor_predictions(cache, train, [valid, test])
+    x_train = thumbnails(cache, train)
+    assert np.allclose(out["stage prior"][0], stage_prior(train, valid))
+    assert np.allclose(out["stage prior"][1], stage_prior(train, test))
+    for bags, p in zip([valid, test], out["thumbnails + logistic regression"]):
+        assert np.allclose(p, thumbnail_logreg(x_train, train, thumbnails(cache, bags), bags))

@@ -68,6 +68,15 @@ FLOORS = {
 }
 
 
+def floor_predictions(cache, train, bag_sets: list) -> dict[str, list[np.ndarray]]:
+    """Each floor fitted once on the `train` bags, predicting every list of bags in
+    `bag_sets`: {floor: [probabilities of each list]}."""
+    everything = [b for bags in bag_sets for b in bags]
+    x_train, x_all = thumbnails(cache, train), thumbnails(cache, everything)
+    ends = np.cumsum([len(bags) for bags in bag_sets])[:-1]
+    return {name: np.split(predict(train, everything, x_train, x_all), ends) for name, predict in FLOORS.items()}
+
+
 def score_floors(comp, cache, n_folds: int = 3, seed: int = 0, y_test=None) -> tuple[list[dict], dict]:
     """Both floors scored as the chain's K-fold mode scores a model: thresholds tuned on the
     out-of-fold predictions of every training bag (gene-grouped folds), test predictions from
