@@ -165,7 +165,7 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
     if any(row.startswith("kfold") for row in rows):
         heads = [h for h in ["bilstm", "attention"] if f"kfold+{h}" in rows]
         stacked_heads = [h for h in ["bilstm", "attention"] if f"kfold+stacked-{h}" in rows]
-        held_out, fold_probs = [], []
+        held_out, trained_on, fold_probs = [], [], []
         position = {b.gene_stage: i for i, b in enumerate(comp.train)}
         oof = {k: [] for k in ["kfold", *(f"kfold+{h}" for h in heads)]}
         tests = {k: [] for k in oof}
@@ -179,6 +179,7 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
             fold_rows.append([position[b.gene_stage] for b in held])
             probs, features = r.timed(f"fold{k}", lambda: r.cnn(f"fold{k}", rest, held, swav, backbone="regnety_002"))
             held_out.append(held)
+            trained_on.append(rest)
             fold_probs.append(probs)
             oof["kfold"].append(stage_masked_bag_means(probs, cache, held))
             tests["kfold"].append(stage_masked_bag_means(probs, cache, test))
@@ -196,9 +197,9 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
             name = f"kfold+stacked-{h}"
             oof[name], tests[name], t[name] = [], [], t["kfold"]
             for k in range(n_folds):
-                rest = [b for b, f in zip(comp.train, r.folds) if f != k]
                 p_held, p_test = r.timed(f"fold{k}+stacked-{h}", lambda: r.bag_head(
-                    f"fold{k}+stacked-{h}", h, stacked.values, rest, held_out[k], [held_out[k], test], rows=stacked))
+                    f"fold{k}+stacked-{h}", h, stacked.values, trained_on[k], held_out[k], [held_out[k], test],
+                    rows=stacked))
                 oof[name].append(p_held)
                 tests[name].append(p_test)
                 t[name] += t[f"fold{k}+stacked-{h}"]

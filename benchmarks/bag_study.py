@@ -137,8 +137,7 @@ def train_variants(args, folder: Path, deadline: float | None) -> list[dict]:
     rows meanwhile; returns the reference rows. A variant still running at `deadline` is
     killed; its checkpoints stay, so the same command later resumes it."""
     threads = str(max(1, (os.cpu_count() or 1) // max(1, args.jobs)))
-    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    env = {**os.environ, "OMP_NUM_THREADS": threads, "PYTHONPATH": path}
+    env = {**os.environ, "OMP_NUM_THREADS": threads}  # the child finds utils through REPO itself
     pending, running, logs, reference = list(args.variants), {}, {}, None
     while pending or running or reference is None:
         while pending and len(running) < args.jobs:
@@ -182,7 +181,6 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default=None, help=argparse.SUPPRESS)  # one variant, in a child process
     args = parser.parse_args(argv)
     from utils.pipeline import parse_value
-
     from utils.rundir import require
 
     require(args.work, "run.json", "features/features.npy", "preds/cnn_valid.npy")

@@ -38,6 +38,15 @@ def assemble_out_of_fold(n_bags: int, fold_rows: list, fold_preds: list) -> np.n
     return oof
 
 
+def load_finite(path) -> np.ndarray:
+    """A saved (rows, labels) array; a NaN or inf stops here, naming the file and the row."""
+    values = np.load(path)
+    bad = np.flatnonzero(~np.isfinite(values).all(1))
+    if len(bad):
+        raise ValueError(f"{path}: NaN or inf in row {int(bad[0])}")
+    return values
+
+
 def gather_folds(work_dir, source: str = "bag") -> tuple[np.ndarray, np.ndarray]:
     """(out-of-fold predictions of all training bags in train.csv order, test predictions
     averaged over the fold models) from fold<k>/preds/<source>_{valid,test}.npy."""
@@ -52,11 +61,7 @@ def gather_folds(work_dir, source: str = "bag") -> tuple[np.ndarray, np.ndarray]
         position = {b.gene_stage: i for i, b in enumerate(comp.train)}
         rows.append([position[b.gene_stage] for b in valid])
         for name, out in [("valid", valid_preds), ("test", test_preds)]:
-            p = np.load(folder / f"preds/{source}_{name}.npy")
-            if not np.isfinite(p).all():
-                raise ValueError(f"{folder / f'preds/{source}_{name}.npy'}: NaN or inf in row "
-                                 f"{int(np.flatnonzero(~np.isfinite(p).all(1))[0])}")
-            out.append(p)
+            out.append(load_finite(folder / f"preds/{source}_{name}.npy"))
     return assemble_out_of_fold(len(comp.train), rows, valid_preds), np.mean(test_preds, axis=0)
 
 
@@ -114,11 +119,7 @@ def out_of_fold_inputs(work_dir, cache) -> StackedInputs:
     for k in range(k_folds):
         folder = fold_dir(work_dir, k)
         require(folder, "features/image_probs.npy")
-        probs = np.load(folder / "features/image_probs.npy")
-        bad = np.flatnonzero(~np.isfinite(probs).all(1))
-        if len(bad):
-            raise ValueError(f"{folder / 'features/image_probs.npy'}: NaN or inf in row {int(bad[0])}")
         comp, _, valid = load_run(work_dir, fold=k)
         held_out.append(valid)
-        image_probs.append(probs)
+        image_probs.append(load_finite(folder / "features/image_probs.npy"))
     return stack_out_of_fold(cache, held_out, image_probs, comp.test, len(comp.train))
