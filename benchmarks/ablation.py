@@ -2,6 +2,7 @@
 
     python benchmarks/ablation.py                                   # CPU, demo sizes, 3 seeds
     python benchmarks/ablation.py --profile paper --device cuda --bags 8461 --seeds 0 1 2
+    python benchmarks/ablation.py ... --jobs 6 --budget 500        # parts in parallel on one GPU
 
 Rows build on each other as in the paper (each adds one idea to the row it names):
 
@@ -28,17 +29,22 @@ trains on colour images. Every row tunes per-label thresholds on its validation 
 scored on the generator's hidden test labels, which no row sees. The dataset is the same
 for all seeds (`--data-seed`); a seed changes the split, initialisation, data order and
 augmentation. `seconds` is the wall time to produce that row from the cached images,
-counting the stages it shares with earlier rows. Results: <out>/results.csv (one line per
+counting the stages it shares with earlier rows. `--jobs N` runs each seed's groups of rows
+that share a stage in separate processes, N at a time (a GPU's host-bound step leaves room
+for several; their `seconds` then include the wait for a shared card), and `--budget S`
+leaves out the parts not finished after S seconds. Results: <out>/results.csv (one line per
 seed and row) and a markdown table with mean ± standard deviation over seeds.
 """
 import argparse
 import dataclasses
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from children import run_children
 from utils.augment import EvalTransform
 from utils.baselines import FLOORS, floor_predictions
 from utils.cache import build_cache
@@ -62,6 +68,14 @@ ROWS = [*FLOOR_ROWS, "resnet18", "regnety", "+loss", "+agree", "+swav", "+swav+b
         "kfold", "kfold+bilstm", "kfold+attention", "kfold+stacked-bilstm", "kfold+stacked-attention"]
 PLAIN = {"gamma_start": 0.0, "gamma_end": 0.0, "use_weights": False, "use_tempering": False}
 METRICS = ["auc", "auc_samples", "auc_within_stage", "macro_f1", "sample_f1"]
+# Rows that share a stage (a warm-up, a CNN, the folds) run in one process under --jobs.
+GROUPS = [FLOOR_ROWS, ["resnet18"], ["regnety"], ["+loss"], ["+agree"], ["+swav", "+swav+bilstm", "+swav+attention"],
+          ["kfold", "kfold+bilstm", "kfold+attention", "kfold+stacked-bilstm", "kfold+stacked-attention"]]
+
+
+def row_groups(rows) -> list[list[str]]:
+    """`rows` cut into the groups that can train in separate processes, in ROWS order."""
+    return [[r for r in group if r in rows] for group in GROUPS if any(r in rows for r in group)]
 
 
 class Seed:
@@ -224,6 +238,32 @@ def table(results: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def run_parts(args, out: Path, deadline: float | None) -> list[dict]:
+    """Every (seed, group of rows) in its own child process, `args.jobs` at a time; the rows
+    of the parts that finished, in seed and ROWS order."""
+    folder = out / "parts"
+    folder.mkdir(parents=True, exist_ok=True)
+    commands = {}
+    for seed in args.seeds:
+        for i, group in enumerate(row_groups(args.rows)):
+            name = f"seed{seed}-{i}"
+            (folder / f"{name}.csv").unlink(missing_ok=True)
+            commands[name] = [sys.executable, __file__, "--profile", args.profile, "--bags", str(args.bags),
+                              "--data-seed", str(args.data_seed), "--style", args.style, "--folds", str(args.folds),
+                              "--device", args.device, "--out", str(out), "--seeds", str(seed), "--part", name,
+                              "--rows", *group]
+            for k, v in args.p:
+                commands[name] += ["-p", k, v]
+    outcome = run_children(commands, args.jobs, folder, deadline)
+    print("parts: " + ", ".join(f"{name} {state}" for name, state in outcome.items()), flush=True)
+    parts = [pd.read_csv(folder / f"{name}.csv") for name in commands if (folder / f"{name}.csv").exists()]
+    if not parts:
+        raise SystemExit("no part finished; logs under " + str(folder))
+    results = pd.concat(parts, ignore_index=True)
+    results["order"] = results["row"].map(ROWS.index)
+    return results.sort_values(["seed", "order"]).drop(columns="order").to_dict("records")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="demo")
@@ -237,6 +277,11 @@ def main(argv=None):
     parser.add_argument("--out", default="runs/ablation")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="override a profile parameter, e.g. -p cnn_epochs 20")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="processes at once, one per seed and group of rows sharing a stage (a GPU runs several)")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="seconds (--jobs > 1); parts still running then are cut, their rows left out")
+    parser.add_argument("--part", default=None, help=argparse.SUPPRESS)  # one seed's group, in a child process
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
     device = choose_device(args.device)
@@ -251,16 +296,27 @@ def main(argv=None):
     y_test = hidden_test_targets(data, [b.gene_stage for b in comp.test])
     print(f"data: {len(comp.train)} train / {len(comp.test)} test bags, {len(cache.array)} images "
           f"({time.time() - t0:.0f}s); profile {args.profile}; style {args.style}; device {device}", flush=True)
-    rows = []
-    for seed in args.seeds:
+    if args.part:  # one seed's group of rows, in a child process
+        seed = args.seeds[0]
         params = {**profile_parameters(args.profile), **overrides, "seed": seed}
-        work = out / "work" / f"seed{seed}"
-        t1 = time.time()
-        rows += run_seed(comp, cache, params, device, work, args.folds, args.rows, y_test)
-        pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
-        print(f"seed {seed} done in {time.time() - t1:.0f}s", flush=True)
-        print(pd.DataFrame(rows).query("seed == @seed").round(3).to_string(index=False), flush=True)
+        rows = run_seed(comp, cache, params, device, out / "work" / f"seed{seed}" / args.part, args.folds,
+                        args.rows, y_test)
+        pd.DataFrame(rows).to_csv(out / "parts" / f"{args.part}.csv", index=False)
+        return
+    if args.jobs > 1:
+        rows = run_parts(args, out, time.time() + args.budget if args.budget else None)
+    else:
+        rows = []
+        for seed in args.seeds:
+            params = {**profile_parameters(args.profile), **overrides, "seed": seed}
+            work = out / "work" / f"seed{seed}"
+            t1 = time.time()
+            rows += run_seed(comp, cache, params, device, work, args.folds, args.rows, y_test)
+            pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
+            print(f"seed {seed} done in {time.time() - t1:.0f}s", flush=True)
+            print(pd.DataFrame(rows).query("seed == @seed").round(3).to_string(index=False), flush=True)
     results = pd.DataFrame(rows)
+    results.to_csv(out / "results.csv", index=False)
     print(f"\n{args.profile} profile, {args.style} style, {len(comp.train)} train / {len(comp.test)} test bags, seeds {args.seeds}, "
           f"{args.folds} folds, overrides {overrides}; total {time.time() - t0:.0f}s\n")
     print(table(results))

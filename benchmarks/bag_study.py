@@ -15,8 +15,6 @@ CNN has memorised. Results: <out>/bag_study.csv and a markdown table.
 """
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,6 +24,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from children import run_children  # noqa: E402  (benchmarks/, beside this file)
 
 # Each variant changes the run's parameters (the paper profile's BiLSTM, for a paper run).
 VARIANTS = {
@@ -136,34 +135,19 @@ def train_variants(args, folder: Path, deadline: float | None) -> list[dict]:
     """Train the variants in child processes, `args.jobs` at a time, and score the reference
     rows meanwhile; returns the reference rows. A variant still running at `deadline` is
     killed; its checkpoints stay, so the same command later resumes it."""
-    threads = str(max(1, (os.cpu_count() or 1) // max(1, args.jobs)))
-    env = {**os.environ, "OMP_NUM_THREADS": threads}  # the child finds utils through REPO itself
-    pending, running, logs, reference = list(args.variants), {}, {}, None
-    while pending or running or reference is None:
-        while pending and len(running) < args.jobs:
-            name = pending.pop(0)
-            cmd = [sys.executable, __file__, "--work", str(args.work), "--device", args.device, "--out",
-                   str(args.out), "--only", name] + (["--data", str(args.data)] if args.data else [])
-            for k, v in args.p:
-                cmd += ["-p", k, v]
-            logs[name] = (folder / f"{name}.log").open("w")
-            running[name] = subprocess.Popen(cmd, env=env, stdout=logs[name], stderr=subprocess.STDOUT)
-        if reference is None:  # while the first variants train
-            reference = reference_rows(args.work, args.data)
-            pd.DataFrame(reference).to_csv(args.out / "bag_study.csv", index=False)
-        for name, proc in list(running.items()):
-            if proc.poll() is None and not (deadline and time.time() > deadline):
-                continue
-            if proc.poll() is None:
-                proc.kill()
-                print(f"{name}: cut at the budget (its checkpoints resume it)", flush=True)
-            elif proc.returncode:
-                print(f"{name}: failed; {folder / f'{name}.log'} ends:\n"
-                      + (folder / f"{name}.log").read_text()[-1500:], flush=True)
-            proc.wait()
-            logs[name].close()
-            del running[name]
-        time.sleep(0.5)
+    commands = {}
+    for name in args.variants:  # the child finds utils through REPO itself
+        commands[name] = [sys.executable, __file__, "--work", str(args.work), "--device", args.device, "--out",
+                          str(args.out), "--only", name] + (["--data", str(args.data)] if args.data else [])
+        for k, v in args.p:
+            commands[name] += ["-p", k, v]
+    reference = []
+
+    def score_reference():  # while the first variants train
+        reference.extend(reference_rows(args.work, args.data))
+        pd.DataFrame(reference).to_csv(args.out / "bag_study.csv", index=False)
+
+    run_children(commands, args.jobs, folder, deadline, meanwhile=score_reference)
     return reference
 
 
