@@ -24,8 +24,9 @@ Rows build on each other as in the paper (each adds one idea to the row it names
                     averaged per bag with a logistic regression per label; fitted on the
                     seed's training bags, thresholds tuned on its validation bags
 
-`--style real` generates images as hard as real ones (utils.synthetic); `-p in_chans 3`
-trains on colour images. Every row tunes per-label thresholds on its validation bags (or out-of-fold bags) and is
+The rows from +loss on use the profile's backbone (RegNetY-200MF in every profile;
+`-p backbone resnet18` changes it). `--style real` generates images as hard as real ones
+(utils.synthetic); `-p in_chans 3` trains on colour images. Every row tunes per-label thresholds on its validation bags (or out-of-fold bags) and is
 scored on the generator's hidden test labels, which no row sees. The dataset is the same
 for all seeds (`--data-seed`); a seed changes the split, initialisation, data order and
 augmentation. `seconds` is the wall time to produce that row from the cached images,
@@ -141,9 +142,10 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
     r = Seed(comp, cache, params, device, work, n_folds)
     test, train, valid = comp.test, r.train, r.valid
     results, t = {}, r.seconds
+    backbone = params["backbone"]  # of the rows from +loss on (and of their warm-up)
 
-    def cnn_row(name, backbone, init=None, **changes):
-        probs, features = r.timed(name, lambda: r.cnn(name, train, valid, init, backbone=backbone, **changes))
+    def cnn_row(name, arch, init=None, **changes):
+        probs, features = r.timed(name, lambda: r.cnn(name, train, valid, init, backbone=arch, **changes))
         p_valid, p_test = (stage_masked_bag_means(probs, cache, bags) for bags in (valid, test))
         results[name] = score(valid, p_valid, test, p_test, y_test)
         return features
@@ -159,16 +161,16 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
     if "regnety" in rows:
         cnn_row("regnety", "regnety_002", **PLAIN)
     if "+loss" in rows:
-        cnn_row("+loss", "regnety_002")
+        cnn_row("+loss", backbone)
     if "+agree" in rows:
         init = r.timed("warmup-agree", lambda: r.warmup("agree"))
-        cnn_row("+agree", "regnety_002", init)
+        cnn_row("+agree", backbone, init)
         t["+agree"] += t["warmup-agree"]
     swav = None
     if any(row.startswith(("+swav", "kfold")) for row in rows):
         swav = r.timed("warmup-swav", lambda: r.warmup("swav"))
     if any(row.startswith("+swav") for row in rows):
-        features = cnn_row("+swav", "regnety_002", swav)
+        features = cnn_row("+swav", backbone, swav)
         t["+swav"] += t["warmup-swav"]
         for head in ["bilstm", "attention"]:
             name = f"+swav+{head}"
@@ -191,7 +193,7 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
             held = [b for b, f in zip(comp.train, r.folds) if f == k]
             rest = [b for b, f in zip(comp.train, r.folds) if f != k]
             fold_rows.append([position[b.gene_stage] for b in held])
-            probs, features = r.timed(f"fold{k}", lambda: r.cnn(f"fold{k}", rest, held, swav, backbone="regnety_002"))
+            probs, features = r.timed(f"fold{k}", lambda: r.cnn(f"fold{k}", rest, held, swav, backbone=backbone))
             held_out.append(held)
             trained_on.append(rest)
             fold_probs.append(probs)
@@ -304,7 +306,7 @@ def main(argv=None):
         pd.DataFrame(rows).to_csv(out / "parts" / f"{args.part}.csv", index=False)
         return
     if args.jobs > 1:
-        rows = run_parts(args, out, time.time() + args.budget if args.budget else None)
+        rows = run_parts(args, out, t0 + args.budget if args.budget else None)
     else:
         rows = []
         for seed in args.seeds:
