@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The real-size ablation that picks the `gpu` profile, in one command that fits a short lease:
-#  1. benchmarks/ablation.py generates a real-size realistic folder with every core;
+#  1. a real-size realistic folder, generated with every core where the ablation looks for it;
 #  2. every seed's groups of rows train in parallel processes, JOBS at a time, until BUDGET
 #     seconds from the start (parts not finished by then are left out of the table);
 #  3. the paper profile with ABLATION_ARGS: the CNN shortened so that 2 seeds of every row fit,
@@ -27,16 +27,24 @@ ABLATION_ARGS=${ABLATION_ARGS:-"-p warmup_epochs 1 -p warmup_batch_size 256 -p c
 -p tta_flip False -p lstm_epochs 30 -p lstm_lr 1e-3"}
 RES_ARGS=${RES_ARGS:-}
 PYTHON=${PYTHON:-python3}
+WORKERS=${WORKERS:-$(nproc)}
+DATA_SEED=${DATA_SEED:-2026}
 start=$(date +%s)
 mkdir -p "$OUT" "$ROOT"
 exec > >(tee -a "$OUT/log.txt") 2>&1
 export PYTHONUNBUFFERED=1
 
 $PYTHON -c "import torch; print(torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu')"
+suffix=$([ "$STYLE" = clean ] || echo "-$STYLE")
+data="$ROOT/data-$BAGS-$DATA_SEED$suffix"  # benchmarks/ablation.py's name for it
+[ -d "$data" ] || $PYTHON -m utils.synthetic --out "$data" --bags "$BAGS" --seed "$DATA_SEED" --style "$STYLE" \
+  --workers "$WORKERS"
+echo "generated at $(( $(date +%s) - start )) s"
 IFS='|' read -r -a rows <<< "$ROWS"
 # shellcheck disable=SC2086
 $PYTHON benchmarks/ablation.py --profile paper --device "$DEVICE" --bags "$BAGS" --style "$STYLE" \
-  --seeds $SEEDS --rows "${rows[@]}" --jobs "$JOBS" --budget $(( BUDGET - 20 )) --out "$ROOT" \
+  --data-seed "$DATA_SEED" --seeds $SEEDS --rows "${rows[@]}" --jobs "$JOBS" \
+  --budget $(( BUDGET - 20 - ($(date +%s) - start) )) --out "$ROOT" \
   $ABLATION_ARGS $RES_ARGS
 cp "$ROOT/results.csv" "$OUT/" 2>/dev/null
 tar czf "$OUT/parts.tgz" -C "$ROOT" parts 2>/dev/null
