@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from utils.blend import choose_model_weight, floor_for_run
+from utils.cache import build_cache
 from utils.metrics import evaluate
 from utils.pipeline import ChainFailed, run_chain
 from utils.rundir import load_run, read_json
@@ -63,8 +65,14 @@ def test_chain_writes_validated_submissions_and_learns(demo_run):
     comp, _, _ = load_run(work)
     ids = [b.gene_stage for b in comp.test]
     y, m = hidden_test_targets(work / "data", ids), np.stack([b.mask for b in comp.test])
-    p = np.load(work / "preds/bag_test.npy")
-    thresholds = np.array(read_json(work / "thresholds.json")["thresholds"])
+    tuned = read_json(work / "thresholds.json")
+    assert tuned["source"] == "bag+floor"  # the demo blends the bag model with the thumbnail floor
+    p = np.load(work / "preds/bag+floor_test.npy")
+    thresholds = np.array(tuned["thresholds"])
+    # The blend is the bag model and the floor fitted on every training bag, at 06's weight.
+    w = tuned["model_weight"]
+    floor_test = floor_for_run(work, build_cache(comp, work), n_folds=3)[1]
+    assert np.allclose(p, w * np.load(work / "preds/bag_test.npy") + (1 - w) * floor_test)
     scores = evaluate(y, p, apply_thresholds(p, thresholds, m), mask=m)
     assert scores == pytest.approx(read_json(work / "scores/test_hidden.json"))  # what 07 reported
     floors = {(r["floor"], r["bags"]) for r in read_json(work / "scores/floors.json")}  # printed beside it
@@ -181,9 +189,15 @@ def test_kfold_mode_scores_every_training_bag_out_of_fold(demo_run):
     assert (seen == 1).all()
     fold_tests = [np.load(work / f"fold{k}/preds/bag_test.npy") for k in range(3)]
     assert np.allclose(np.load(work / "preds/bag_test.npy"), np.mean(fold_tests, axis=0))
-    # Thresholds come from all the out-of-fold bags, tuned as 06 tunes them.
+    # Thresholds come from all the out-of-fold bags (blended with the floor's out-of-fold
+    # predictions at the weight that scored best there), tuned as 06 tunes them.
     y, m = _train_targets(work)
-    assert np.allclose(read_json(work / "thresholds.json")["thresholds"], tune_thresholds(y, oof, mask=m))
+    tuned = read_json(work / "thresholds.json")
+    floor_oof = floor_for_run(work, build_cache(comp, work), n_folds=3)[0]
+    weight, _ = choose_model_weight(y, oof, floor_oof, m)
+    blended = np.load(work / "preds/bag+floor_oof.npy")
+    assert tuned["model_weight"] == weight and np.allclose(blended, weight * oof + (1 - weight) * floor_oof)
+    assert np.allclose(tuned["thresholds"], tune_thresholds(y, blended, mask=m))
 
 
 def test_stacking_on_out_of_fold_probabilities_runs_from_05(demo_run, tmp_path):
@@ -211,7 +225,7 @@ def test_single_split_mode_still_runs(demo_run):
     comp, _, valid = load_run(single)
     validate_f1(out["f1"], [b.gene_stage for b in comp.test])
     assert not (single / "fold0").exists() and (single / "executed/05_bilstm.ipynb").exists()
-    p_valid = np.load(single / "preds/bag_valid.npy")
+    p_valid = np.load(single / "preds/bag+floor_valid.npy")  # the blend, tuned on the validation bags
     y, m = np.stack([b.target for b in valid]), np.stack([b.mask for b in valid])
     assert np.allclose(read_json(single / "thresholds.json")["thresholds"], tune_thresholds(y, p_valid, mask=m))
 
