@@ -3,9 +3,12 @@ import shutil
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from utils.data import parse_images
+from utils.data import parse_images, read_competition
+from utils.rundir import write_json
+from utils.splits import split_table
 from utils.synthetic import generate
 
 
@@ -95,3 +98,14 @@ def render_in_chromium(html_path, tmp_path) -> str:
     out = subprocess.run([CHROMIUM, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True,
                          timeout=120, check=True)
     return out.stdout
+
+
+@pytest.fixture
+def kfold_work(demo_dir, tmp_path):
+    """A work folder as 00_demo_data leaves it with n_folds=3."""
+    comp = read_competition(demo_dir, check_images=False)
+    genes = np.array([b.gene for b in comp.train])
+    table, _ = split_table([b.gene_stage for b in comp.train], genes, comp.targets(), 0.2, n_folds=3, seed=0)
+    table.to_csv(tmp_path / "split.csv", index=False)
+    write_json(tmp_path / "data.json", {"data_dir": str(demo_dir)})
+    return tmp_path, comp

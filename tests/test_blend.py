@@ -5,10 +5,8 @@ import pytest
 from utils.baselines import thumbnail_logreg, thumbnails
 from utils.blend import choose_model_weight, floor_for_run, parse_source
 from utils.cache import build_cache
-from utils.data import read_competition
 from utils.metrics import evaluate
-from utils.rundir import load_run, write_json
-from utils.splits import split_table
+from utils.rundir import load_run
 from utils.thresholds import apply_thresholds, tune_thresholds
 
 
@@ -50,19 +48,9 @@ def test_each_weights_scores_are_those_of_its_blend():
     assert rows[1]["macro_f1"] == pytest.approx(expected["macro_f1"])
 
 
-@pytest.fixture
-def run_with_folds(demo_dir, tmp_path):
-    """A work folder as 00_demo_data leaves it with n_folds=3 (and its one-split column)."""
-    comp = read_competition(demo_dir, check_images=False)
-    genes = np.array([b.gene for b in comp.train])
-    table, _ = split_table([b.gene_stage for b in comp.train], genes, comp.targets(), 0.2, n_folds=3, seed=0)
-    table.to_csv(tmp_path / "split.csv", index=False)
-    write_json(tmp_path / "data.json", {"data_dir": str(demo_dir)})
-    return tmp_path, comp, build_cache(comp, tmp_path)
-
-
-def test_k_fold_floor_predicts_each_training_bag_from_the_other_folds(run_with_folds):
-    work, comp, cache = run_with_folds
+def test_k_fold_floor_predicts_each_training_bag_from_the_other_folds(kfold_work):
+    work, comp = kfold_work
+    cache = build_cache(comp, work)
     oof, test = floor_for_run(work, cache, n_folds=3)
     position = {b.gene_stage: i for i, b in enumerate(comp.train)}
     for k in range(3):
@@ -73,8 +61,9 @@ def test_k_fold_floor_predicts_each_training_bag_from_the_other_folds(run_with_f
     assert np.allclose(test, everything)
 
 
-def test_one_split_floor_is_fitted_on_the_training_bags(run_with_folds):
-    work, comp, cache = run_with_folds
+def test_one_split_floor_is_fitted_on_the_training_bags(kfold_work):
+    work, comp = kfold_work
+    cache = build_cache(comp, work)
     valid_p, test_p = floor_for_run(work, cache, n_folds=0)
     _, train, valid = load_run(work)
     x_train = thumbnails(cache, train)

@@ -2,10 +2,9 @@
 import numpy as np
 import pytest
 
-from utils.data import read_competition
 from utils.folds import assemble_out_of_fold, gather_folds, n_folds_of, out_of_fold_inputs, stack_out_of_fold
 from utils.pipeline import CHAIN, steps
-from utils.rundir import fold_dir, load_run, save_array, write_json
+from utils.rundir import fold_dir, load_run, save_array
 from utils.splits import split_table
 
 
@@ -27,17 +26,6 @@ def test_assemble_refuses_gaps_and_overlaps(rows, message):
 def test_assemble_refuses_wrong_length():
     with pytest.raises(ValueError, match="fold 1: 3 predictions for 2 bags"):
         assemble_out_of_fold(4, [[0, 1], [2, 3]], [np.zeros((2, 2)), np.zeros((3, 2))])
-
-
-@pytest.fixture
-def kfold_work(demo_dir, tmp_path):
-    """A work folder as 00_demo_data leaves it with n_folds=3."""
-    comp = read_competition(demo_dir, check_images=False)
-    genes = np.array([b.gene for b in comp.train])
-    table, _ = split_table([b.gene_stage for b in comp.train], genes, comp.targets(), 0.2, n_folds=3, seed=0)
-    table.to_csv(tmp_path / "split.csv", index=False)
-    write_json(tmp_path / "data.json", {"data_dir": str(demo_dir)})
-    return tmp_path, comp
 
 
 def test_folds_hold_out_every_training_bag_once_and_no_gene_twice(kfold_work):
