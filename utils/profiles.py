@@ -37,7 +37,7 @@ PROFILES = {
         "n_folds": 3, "bag_head": "attention",  # BENCHMARKS.md: both beat the paper's choices
         # 06 averages the bag model with the thumbnail floor, weighted out of fold: on realistic
         # images the blend beat both in 3 runs of 4 and chose the floor alone in the 4th, where
-        # the CNN was under it; on clean images it was level with the model (BENCHMARKS.md).
+        # the CNN was under it; on clean ones it gained 0.02-0.03 over 3 seeds (BENCHMARKS.md).
         "source": "bag+floor",
         # Plain BCE (with the stage mask): on realistic images the paper's focal loss, w_m and
         # tempering cost 0.03 within-stage AUC and 0.05 sample-F1 (BENCHMARKS.md, 3 seeds).
