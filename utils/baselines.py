@@ -77,12 +77,23 @@ def floor_predictions(cache, train, bag_sets: list) -> dict[str, list[np.ndarray
     return {name: np.split(predict(train, everything, x_train, x_all), ends) for name, predict in FLOORS.items()}
 
 
+def out_of_fold(predict, train, x_train, held: list) -> np.ndarray:
+    """Each training bag predicted by a floor (a FLOORS function) fitted on the bags of the
+    other folds; `held` lists each fold's rows of `train`, which must cover every bag once."""
+    from .folds import assemble_out_of_fold
+
+    preds = []
+    for rows in held:
+        rest = np.setdiff1d(np.arange(len(train)), rows)
+        preds.append(predict([train[i] for i in rest], [train[i] for i in rows], x_train[rest], x_train[rows]))
+    return assemble_out_of_fold(len(train), [list(rows) for rows in held], preds)
+
+
 def score_floors(comp, cache, n_folds: int = 3, seed: int = 0, y_test=None) -> tuple[list[dict], dict]:
     """Both floors scored as the chain's K-fold mode scores a model: thresholds tuned on the
     out-of-fold predictions of every training bag (gene-grouped folds), test predictions from
     a fit on all training bags. Returns (score rows: floor, bags, metrics...; test
     predictions {floor: (probabilities, 0/1 predictions)}); hidden-test rows where `y_test`."""
-    from .folds import assemble_out_of_fold
     from .metrics import evaluate
     from .splits import feasible_folds, grouped_folds
     from .thresholds import apply_thresholds, tune_thresholds
@@ -95,10 +106,7 @@ def score_floors(comp, cache, n_folds: int = 3, seed: int = 0, y_test=None) -> t
     m_test = np.stack([b.mask for b in comp.test])
     rows, test = [], {}
     for name, predict in FLOORS.items():
-        held = [np.flatnonzero(fold_of == f) for f in range(k)]
-        oof = assemble_out_of_fold(len(comp.train), [h.tolist() for h in held], [
-            predict([comp.train[i] for i in np.flatnonzero(fold_of != f)], [comp.train[i] for i in h],
-                    x_train[fold_of != f], x_train[h]) for f, h in enumerate(held)])
+        oof = out_of_fold(predict, comp.train, x_train, [np.flatnonzero(fold_of == f) for f in range(k)])
         thresholds = tune_thresholds(y_train, oof, mask=m_train)
         rows.append({"floor": name, "bags": "out-of-fold",
                      **evaluate(y_train, oof, apply_thresholds(oof, thresholds, m_train), mask=m_train)})

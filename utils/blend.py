@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .baselines import thumbnail_logreg, thumbnails
-from .folds import assemble_out_of_fold
+from .baselines import FLOORS, out_of_fold, thumbnail_logreg, thumbnails
 from .metrics import evaluate
 from .rundir import load_run
 from .thresholds import apply_thresholds, tune_thresholds
@@ -38,13 +37,8 @@ def floor_for_run(work_dir, cache, n_folds: int = 0) -> tuple[np.ndarray, np.nda
         return thumbnail_logreg(x_train, train, x_valid, valid), thumbnail_logreg(x_train, train, x_test, comp.test)
     x_all, x_test = thumbnails(cache, comp.train), thumbnails(cache, comp.test)
     position = {b.gene_stage: i for i, b in enumerate(comp.train)}
-    rows, preds = [], []
-    for k in range(n_folds):
-        _, rest, held = load_run(work_dir, fold=k)
-        rest_rows, held_rows = ([position[b.gene_stage] for b in bags] for bags in (rest, held))
-        preds.append(thumbnail_logreg(x_all[rest_rows], rest, x_all[held_rows], held))
-        rows.append(held_rows)
-    oof = assemble_out_of_fold(len(comp.train), rows, preds)
+    held = [[position[b.gene_stage] for b in load_run(work_dir, fold=k)[2]] for k in range(n_folds)]
+    oof = out_of_fold(FLOORS["thumbnails + logistic regression"], comp.train, x_all, held)
     return oof, thumbnail_logreg(x_all, comp.train, x_test, comp.test)
 
 
