@@ -20,6 +20,9 @@ Rows build on each other as in the paper (each adds one idea to the row it names
   kfold+stacked-... the same heads on out-of-fold inputs (05's bag_inputs="oof_probs"):
                     each training bag's image probabilities from the fold CNN that held it
                     out, test images averaged over the folds (utils.folds.stack_out_of_fold)
+  kfold...+floor    a kfold row averaged with the thumbnail floor (06's "bag+floor"): the
+                    floor fitted per fold on the same folds, the model's weight chosen on
+                    the out-of-fold bags (utils.blend.choose_model_weight)
   floor: ...        the floors (utils.baselines): the stage prior, and grey thumbnails
                     averaged per bag with a logistic regression per label; fitted on the
                     seed's training bags, thresholds tuned on its validation bags
@@ -48,6 +51,7 @@ import pandas as pd
 from children import run_children
 from utils.augment import EvalTransform
 from utils.baselines import FLOORS, floor_predictions
+from utils.blend import choose_model_weight, floor_out_of_fold
 from utils.cache import build_cache
 from utils.data import read_competition
 from utils.engine import choose_device, load_best, save_atomic
@@ -65,13 +69,15 @@ from utils.thresholds import apply_thresholds, tune_thresholds
 from utils.train import BagSettings, CNNSettings, WarmupSettings, fit_bag_model, fit_image_model, predict_bags, warm_up
 
 FLOOR_ROWS = [f"floor: {name}" for name in FLOORS]
+KFOLD_ROWS = ["kfold", "kfold+bilstm", "kfold+attention", "kfold+stacked-bilstm", "kfold+stacked-attention"]
+BLEND_ROWS = ["kfold+floor", "kfold+attention+floor"]
 ROWS = [*FLOOR_ROWS, "resnet18", "regnety", "+loss", "+agree", "+swav", "+swav+bilstm", "+swav+attention",
-        "kfold", "kfold+bilstm", "kfold+attention", "kfold+stacked-bilstm", "kfold+stacked-attention"]
+        *KFOLD_ROWS, *BLEND_ROWS]
 PLAIN = {"gamma_start": 0.0, "gamma_end": 0.0, "use_weights": False, "use_tempering": False}
 METRICS = ["auc", "auc_samples", "auc_within_stage", "macro_f1", "sample_f1"]
 # Rows that share a stage (a warm-up, a CNN, the folds) run in one process under --jobs.
 GROUPS = [FLOOR_ROWS, ["resnet18"], ["regnety"], ["+loss"], ["+agree"], ["+swav", "+swav+bilstm", "+swav+attention"],
-          ["kfold", "kfold+bilstm", "kfold+attention", "kfold+stacked-bilstm", "kfold+stacked-attention"]]
+          KFOLD_ROWS + BLEND_ROWS]
 
 
 def row_groups(rows) -> list[list[str]]:
@@ -179,7 +185,9 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
                 results[name] = score(valid, p_valid, test, p_test, y_test)
                 t[name] += t["+swav"]
     if any(row.startswith("kfold") for row in rows):
-        heads = [h for h in ["bilstm", "attention"] if f"kfold+{h}" in rows]
+        blends = [name for name in BLEND_ROWS if name in rows]
+        wanted = set(rows) | {name.removesuffix("+floor") for name in blends}
+        heads = [h for h in ["bilstm", "attention"] if f"kfold+{h}" in wanted]
         stacked_heads = [h for h in ["bilstm", "attention"] if f"kfold+stacked-{h}" in rows]
         held_out, trained_on, fold_probs = [], [], []
         position = {b.gene_stage: i for i, b in enumerate(comp.train)}
@@ -219,11 +227,20 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
                 oof[name].append(p_held)
                 tests[name].append(p_test)
                 t[name] += t[f"fold{k}+stacked-{h}"]
+        p_oof = {name: assemble_out_of_fold(len(comp.train), fold_rows, oof[name]) for name in oof}
+        p_test = {name: np.mean(tests[name], axis=0) for name in oof}
         for name in oof:
-            p_oof = assemble_out_of_fold(len(comp.train), fold_rows, oof[name])
-            p_test = np.mean(tests[name], axis=0)
-            save_array(work / f"{name}_oof.npy", p_oof)
-            results[name] = score(comp.train, p_oof, test, p_test, y_test)
+            save_array(work / f"{name}_oof.npy", p_oof[name])
+            results[name] = score(comp.train, p_oof[name], test, p_test[name], y_test)
+        if blends:
+            floor_oof, floor_test = r.timed("floor-oof", lambda: floor_out_of_fold(cache, comp.train, test, fold_rows))
+            y_train, m_train = comp.targets(), np.stack([b.mask for b in comp.train])
+            for name in blends:
+                base = name.removesuffix("+floor")
+                w, _ = choose_model_weight(y_train, p_oof[base], floor_oof, m_train)
+                results[name] = {**score(comp.train, w * p_oof[base] + (1 - w) * floor_oof, test,
+                                         w * p_test[base] + (1 - w) * floor_test, y_test), "model_weight": w}
+                t[name] = t[base] + t["floor-oof"]
     return [{"row": name, "seed": params["seed"], **results[name], "seconds": t[name]}
             for name in rows if name in results]
 
@@ -322,6 +339,10 @@ def main(argv=None):
     print(f"\n{args.profile} profile, {args.style} style, {len(comp.train)} train / {len(comp.test)} test bags, seeds {args.seeds}, "
           f"{args.folds} folds, overrides {overrides}; total {time.time() - t0:.0f}s\n")
     print(table(results))
+    if "model_weight" in results:
+        weights = results.dropna(subset=["model_weight"])
+        print("\nmodel weights chosen out of fold: " + ", ".join(
+            f"{r.row} seed {r.seed}: {r.model_weight:g}" for r in weights.itertuples()))
 
 
 if __name__ == "__main__":

@@ -38,3 +38,5 @@ def test_row_groups_keep_shared_stages_together_and_cover_every_row():
     assert sorted(r for g in GROUPS for r in g) == sorted(ROWS)
     groups = row_groups(["kfold+attention", "regnety", "+swav+bilstm", "+swav", "floor: stage prior"])
     assert groups == [["floor: stage prior"], ["regnety"], ["+swav", "+swav+bilstm"], ["kfold+attention"]]
+    # a blend with the floor needs its kfold row's folds: the same part
+    assert row_groups(["kfold+attention+floor", "kfold"]) == [["kfold", "kfold+attention+floor"]]

@@ -35,11 +35,17 @@ def floor_for_run(work_dir, cache, n_folds: int = 0) -> tuple[np.ndarray, np.nda
     if n_folds < 2:
         x_train, x_valid, x_test = (thumbnails(cache, bags) for bags in (train, valid, comp.test))
         return thumbnail_logreg(x_train, train, x_valid, valid), thumbnail_logreg(x_train, train, x_test, comp.test)
-    x_all, x_test = thumbnails(cache, comp.train), thumbnails(cache, comp.test)
     position = {b.gene_stage: i for i, b in enumerate(comp.train)}
     held = [[position[b.gene_stage] for b in load_run(work_dir, fold=k)[2]] for k in range(n_folds)]
-    oof = out_of_fold(FLOORS["thumbnails + logistic regression"], comp.train, x_all, held)
-    return oof, thumbnail_logreg(x_all, comp.train, x_test, comp.test)
+    return floor_out_of_fold(cache, comp.train, comp.test, held)
+
+
+def floor_out_of_fold(cache, train, test, held: list) -> tuple[np.ndarray, np.ndarray]:
+    """The thumbnail floor on folds: (each training bag from a fit on the bags of the other
+    folds, `held` listing each fold's rows of `train`; the test bags from a fit on all)."""
+    x_train, x_test = thumbnails(cache, train), thumbnails(cache, test)
+    oof = out_of_fold(FLOORS["thumbnails + logistic regression"], train, x_train, held)
+    return oof, thumbnail_logreg(x_train, train, x_test, test)
 
 
 def choose_model_weight(y, p_model, p_floor, mask, weights=MODEL_WEIGHTS) -> tuple[float, list[dict]]:
