@@ -4,8 +4,13 @@ each switch the chain sets (deterministic kernels, channels-last, bf16 autocast)
 equal to the step's time means the GPU waits for Python), and the GPU kernels that take the
 most time. Random images, no data needed.
 
-    python benchmarks/step_profile.py [--device cuda] [--batch 128] [--steps 20]
+    python benchmarks/step_profile.py [--device cuda] [--batch 128 512] [--steps 20]
         [--compile inductor inductor-cudagraphs] [--no-matrix]
+
+Every batch size gets the same rows. A host-bound step takes about as long at batch 512 as
+at 128, so the rows at several sizes say how far a larger batch alone goes. `--no-matrix`
+keeps, per batch size, the paper profile's eager step (deterministic, float32, contiguous:
+the baseline) and the compiled rows in the same settings.
 """
 import argparse
 import itertools
@@ -79,26 +84,30 @@ def measure(device, batch, steps, deterministic, channels_last, bf16, backend=No
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--batch", type=int, nargs="+", default=[128])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--compile", nargs="*", default=[], help="compile_backend values to add (deterministic)")
     parser.add_argument("--no-matrix", action="store_true", help="only the compiled rows")
     args = parser.parse_args()
     device = choose_device(args.device)
     card = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
-    print(f"{card}, torch {torch.__version__}, batch {args.batch}, 112x336")
-    print("| compiled | deterministic | channels-last | bf16 | ms/step | host ms/step | images/s | first 3 steps s |")
-    print("|---|---|---|---|---|---|---|---|")
-    rows = [] if args.no_matrix else [(None, *r) for r in itertools.product([True, False], repeat=3)]
-    rows += [(b, True, cl, cl) for b in args.compile for cl in (False, True)]  # float32 first: the paper profile's
-    for backend, det, cl, bf16 in rows:
-        ms, host, first = measure(device, args.batch, args.steps, det, cl, bf16, backend)
-        print(f"| {backend or 'eager'} | {det} | {cl} | {bf16} | {ms:.1f} | {host:.1f} | {1000 * args.batch / ms:,.0f} "
-              f"| {first:.1f} |", flush=True)
+    print(f"{card}, torch {torch.__version__}, 112x336")
+    print("| batch | compiled | deterministic | channels-last | bf16 | ms/step | host ms/step | images/s | first 3 steps s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    if args.no_matrix:  # the paper profile's settings: deterministic, float32, contiguous
+        rows = [(backend, True, False, False) for backend in [None, *args.compile]]
+    else:
+        rows = [(None, *r) for r in itertools.product([True, False], repeat=3)]
+        rows += [(b, True, cl, cl) for b in args.compile for cl in (False, True)]
+    for batch in args.batch:
+        for backend, det, cl, bf16 in rows:
+            ms, host, first = measure(device, batch, args.steps, det, cl, bf16, backend)
+            print(f"| {batch} | {backend or 'eager'} | {det} | {cl} | {bf16} | {ms:.1f} | {host:.1f} "
+                  f"| {1000 * batch / ms:,.0f} | {first:.1f} |", flush=True)
     if device.type == "cuda":
         from torch.profiler import ProfilerActivity, profile
         torch.use_deterministic_algorithms(True)
-        step = make_step(device, args.batch, False, False)
+        step = make_step(device, args.batch[0], False, False)
         for i in range(3):
             step(i)
         sync(device)
