@@ -61,7 +61,7 @@ from utils.loaders import stage_masked_bag_means
 from utils.metrics import evaluate
 from utils.models import build_backbone
 from utils.pipeline import parse_value
-from utils.profiles import profile_parameters
+from utils.profiles import PLAIN_BCE, profile_parameters
 from utils.rundir import save_array
 from utils.splits import grouped_folds, train_valid_split
 from utils.synthetic import STYLES, generate, hidden_test_targets
@@ -73,7 +73,6 @@ KFOLD_ROWS = ["kfold", "kfold+bilstm", "kfold+attention", "kfold+stacked-bilstm"
 BLEND_ROWS = ["kfold+floor", "kfold+attention+floor"]
 ROWS = [*FLOOR_ROWS, "resnet18", "regnety", "+loss", "+agree", "+swav", "+swav+bilstm", "+swav+attention",
         *KFOLD_ROWS, *BLEND_ROWS]
-PLAIN = {"gamma_start": 0.0, "gamma_end": 0.0, "use_weights": False, "use_tempering": False}
 METRICS = ["auc", "auc_samples", "auc_within_stage", "macro_f1", "sample_f1"]
 # Rows that share a stage (a warm-up, a CNN, the folds) run in one process under --jobs.
 GROUPS = [FLOOR_ROWS, ["resnet18"], ["regnety"], ["+loss"], ["+agree"], ["+swav", "+swav+bilstm", "+swav+attention"],
@@ -163,9 +162,9 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
                 results[f"floor: {name}"] = score(valid, p_valid, test, p_test, y_test)
                 t[f"floor: {name}"] = t["floors"]
     if "resnet18" in rows:
-        cnn_row("resnet18", "resnet18", **PLAIN)
+        cnn_row("resnet18", "resnet18", **PLAIN_BCE)
     if "regnety" in rows:
-        cnn_row("regnety", "regnety_002", **PLAIN)
+        cnn_row("regnety", "regnety_002", **PLAIN_BCE)
     if "+loss" in rows:
         cnn_row("+loss", backbone)
     if "+agree" in rows:

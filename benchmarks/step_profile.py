@@ -87,7 +87,7 @@ def main():
     parser.add_argument("--batch", type=int, nargs="+", default=[128])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--compile", nargs="*", default=[], help="compile_backend values to add (deterministic)")
-    parser.add_argument("--no-matrix", action="store_true", help="only the compiled rows")
+    parser.add_argument("--no-matrix", action="store_true", help="only the paper's eager step and the compiled rows")
     args = parser.parse_args()
     device = choose_device(args.device)
     card = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
