@@ -54,7 +54,7 @@ from utils.baselines import FLOORS, floor_predictions
 from utils.blend import choose_model_weight, floor_out_of_fold
 from utils.cache import build_cache
 from utils.data import read_competition
-from utils.engine import choose_device, load_best, save_atomic
+from utils.engine import choose_device, load_best, save_if_changed
 from utils.features import dump_features
 from utils.folds import assemble_out_of_fold, stack_out_of_fold
 from utils.loaders import stage_masked_bag_means
@@ -111,7 +111,7 @@ class Seed:
         folder = self.work / f"warmup-{method}"
         model, _ = warm_up(self.cache, self.comp.train + self.comp.test, s, self.device, folder)
         path = folder / "backbone.pt"
-        save_atomic(model.state_dict(), path)
+        save_if_changed(model.state_dict(), path)  # an unchanged warm-up keeps its CNNs resumable
         return path
 
     def cnn(self, name, train, valid, init=None, **changes):

@@ -10,7 +10,7 @@ from sklearn.metrics import roc_auc_score
 from utils.augment import EvalTransform
 from utils.cache import build_cache
 from utils.data import read_competition
-from utils.engine import load_best, predict, seed_everything
+from utils.engine import load_best, predict, save_if_changed, seed_everything
 from utils.features import dump_features
 from utils.loaders import BagBatches, ImageBatches, image_table, mean_per_bag, stage_masked_bag_means
 from utils.metrics import f1_samples, paper_score, roc_auc_within_stage
@@ -211,14 +211,22 @@ def test_fit_bag_model_and_predict_bags_for_every_head(tiny, tmp_path, head):
 def test_a_changed_input_file_makes_training_start_afresh(tiny, tmp_path, capsys):
     cache, train, valid, _ = tiny
     warmup = tmp_path / "backbone.pt"
-    torch.save(build_backbone("regnety_002", in_chans=1).state_dict(), warmup)
+    assert save_if_changed(build_backbone("regnety_002", in_chans=1).state_dict(), warmup)
     s = CNNSettings(cnn_epochs=3, cnn_batch_size=16, **SMALL)
     fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path / "cnn", init_state=warmup, stop_after=1)
     capsys.readouterr()
     _, history = fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path / "cnn",
                                  init_state=warmup, stop_after=1)
     assert "after epoch 0" in capsys.readouterr().out and history.epoch.tolist() == [0, 1]  # same inputs: resumed
-    torch.save(torch.load(warmup), warmup)  # a rerun warm-up rewrites its file
+    stamp = warmup.stat().st_mtime_ns
+    assert not save_if_changed(torch.load(warmup), warmup) and warmup.stat().st_mtime_ns == stamp
+    _, history = fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path / "cnn",
+                                 init_state=warmup, stop_after=1)
+    assert "after epoch 1" in capsys.readouterr().out and history.epoch.tolist() == [0, 1, 2]  # still resumed
+    changed = torch.load(warmup)
+    changed["stem.conv.weight"] += 1  # a warm-up that trained further
+    assert save_if_changed(changed, warmup) and torch.equal(torch.load(warmup)["stem.conv.weight"],
+                                                            changed["stem.conv.weight"])
     _, history = fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path / "cnn", init_state=warmup)
     out = capsys.readouterr().out
     assert "training afresh" in out and "resuming" not in out and history.epoch.tolist() == [0, 1, 2]

@@ -9,6 +9,7 @@ included, so an interrupted CPU run ends exactly where an uninterrupted one does
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import random
 import time
@@ -63,6 +64,23 @@ def save_atomic(obj, path) -> None:
     """torch.save to a temporary file, then rename: never a half-written checkpoint."""
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
+
+
+def save_if_changed(obj, path) -> bool:
+    """save_atomic, but leave `path` untouched when it already holds these exact bytes.
+
+    A later stage's resume key stamps this file (run_key: size and mtime), so rewriting the
+    same warm-up backbone would make the CNN that starts from it retrain from scratch.
+    Returns whether the file was written.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    data, path = buffer.getvalue(), Path(path)
+    if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data:
+        return False
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return True
 
 
 def _rng_state(generator: torch.Generator | None) -> dict:
