@@ -40,6 +40,16 @@ def test_masked_labels_get_exactly_zero_gradient():
     assert (logits.grad[mask == 1] != 0).all()
 
 
+def test_masked_loss_is_the_mean_over_allowed_entries_only():
+    torch.manual_seed(3)
+    logits, y = torch.randn(5, 30), (torch.rand(5, 30) > 0.7).float()
+    mask = torch.rand(5, 30) > 0.5
+    expected = F.binary_cross_entropy_with_logits(logits[mask], y[mask])  # sum / allowed count
+    assert torch.allclose(FocalLoss(gamma=0.0)(logits, y, mask.float()), expected, atol=1e-6)
+    nothing = FocalLoss(gamma=0.0)(logits, y, torch.zeros(5, 30))
+    assert nothing.item() == 0.0  # no allowed entry: zero, not NaN
+
+
 def test_low_precision_logits_do_not_underflow():
     logits = torch.tensor([[-40.0, 40.0]], dtype=torch.bfloat16)
     y = torch.tensor([[1.0, 0.0]])
@@ -59,6 +69,9 @@ def test_pos_weights_are_negative_to_positive_ratio_where_allowed():
     y = np.array([[1, 0], [0, 0], [0, 1], [0, 0]])
     mask = np.array([[1, 1], [1, 1], [1, 1], [1, 0]])
     assert np.allclose(label_pos_weights(y, mask), [3.0, 2.0])
+    y_none = np.array([[1, 0], [0, 0], [0, 0]])  # label 1 never positive: weight 1, not 0 or inf
+    assert np.allclose(label_pos_weights(y_none), [2.0, 1.0])
+    assert np.allclose(label_pos_weights(y_none, max_weight=1.5), [1.5, 1.0])
 
 
 def test_loss_weights_follow_the_module_to_its_device():

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
-from utils.metrics import evaluate, f1_macro, f1_samples, roc_auc_macro, roc_auc_per_sample
+from utils.metrics import (evaluate, f1_macro, f1_samples, roc_auc_macro, roc_auc_per_sample,
+                           roc_auc_within_stage)
 from utils.thresholds import apply_thresholds, tune_for_sample_f1, tune_thresholds
 
 
@@ -26,6 +27,19 @@ def test_metrics_equal_sklearn():
     assert f1_macro(y, pred, "all") == pytest.approx(f1_score(y, pred, average="macro", zero_division=0))
     assert f1_macro(y, pred) == pytest.approx(
         f1_score(y, pred, labels=list(range(29)), average="macro", zero_division=0))
+
+
+def test_within_stage_auc_scores_each_label_on_its_allowed_bags_only():
+    y, p = _case(seed=5)
+    mask = np.random.default_rng(5).random(y.shape) < 0.6
+    y = y * mask  # a label is never present where its stage forbids it
+    y[mask[:, 3], 3] = 1  # label 3 present in every bag that allows it: no AUC, left out
+    p[~mask] = 0.0  # as 06 writes them: zero where the stage forbids
+    expected = [roc_auc_score(y[mask[:, j], j], p[mask[:, j], j]) for j in range(30)
+                if 0 < y[mask[:, j], j].sum() < mask[:, j].sum()]
+    auc, n = roc_auc_within_stage(y, p, mask)
+    assert n == len(expected) == 28 and auc == pytest.approx(np.mean(expected))
+    assert auc < roc_auc_macro(y, p)[0] - 0.05  # the forbidden zeros alone would lift it
 
 
 def test_nan_predictions_are_refused_with_their_position():
@@ -68,6 +82,20 @@ def test_sample_f1_refinement_improves_and_no_single_threshold_move_helps_more()
             trial = t2.copy()
             trial[j] = value
             assert f1_samples(y, apply_thresholds(p, trial)) <= best + 1e-12
+
+
+def test_among_equally_good_thresholds_the_middle_one_is_taken():
+    y = np.array([[1], [0], [1], [0]])
+    p = np.array([[0.8], [0.3], [0.9], [0.2]])
+    # every grid value from 0.30 to 0.79 separates them perfectly: 50 values, the middle is 0.55
+    assert tune_thresholds(y, p)[0] == pytest.approx(0.55)
+
+
+def test_a_probability_equal_to_its_threshold_is_not_a_positive():
+    # tuning counts p > t as positive (its F1 curve), so applying must too
+    p = np.array([[0.5, 0.49], [0.7, 0.5]])
+    pred = apply_thresholds(p, np.array([0.5, 0.5]), at_least_one=False)
+    assert pred.tolist() == [[0, 0], [1, 0]]
 
 
 def test_apply_thresholds_uses_each_labels_own_threshold():
