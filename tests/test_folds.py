@@ -16,6 +16,7 @@ def test_assemble_places_each_fold_at_its_rows():
 @pytest.mark.parametrize("rows, message", [
     ([[0, 1], [1, 2]], "predicted [0, 2] times"),   # bag 1 twice, bag 3 never
     ([[0, 1], [2]], "predicted [0] times"),         # bag 3 never
+    ([[0, 1], [1, 2, 3]], "predicted [2] times"),   # every bag covered, bag 1 twice
 ])
 def test_assemble_refuses_gaps_and_overlaps(rows, message):
     preds = [np.zeros((len(r), 2)) for r in rows]
