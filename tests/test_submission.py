@@ -33,6 +33,24 @@ def test_nan_predictions_are_refused_and_nothing_is_written(tmp_path):
         write_f1(tmp_path / "f1.csv", IDS, prob)
 
 
+@pytest.mark.parametrize("writer, values, message", [
+    (write_f1, np.full((3, 30), 0.7), "F1 predictions must be 0/1"),        # probabilities, not labels
+    (write_auc, np.full((3, 30), 1.2), r"AUC probabilities must lie in \[0, 1\]"),
+    (write_auc, np.full((3, 30), -0.1), r"AUC probabilities must lie in \[0, 1\]"),
+])
+def test_writers_refuse_values_outside_their_format(tmp_path, writer, values, message):
+    with pytest.raises(SubmissionError, match=message):
+        writer(tmp_path / "s.csv", IDS, values)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_fails_validation_is_never_left_under_its_name(tmp_path):
+    # the rows are written in the order given; validation against the test order refuses them
+    with pytest.raises(SubmissionError, match="line 2: Id 'CG3_s4', expected 'CG1_s2'"):
+        write_f1(tmp_path / "f1.csv", IDS[::-1], np.zeros((3, 30), int), test_ids=IDS)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_never_overwrites(tmp_path):
     write_f1(tmp_path / "f1.csv", IDS, np.zeros((3, 30), int))
     with pytest.raises(FileExistsError):
@@ -44,6 +62,7 @@ def test_never_overwrites(tmp_path):
     ("Id,labels\nCG1_s2,0\nCG3_s4,1\nCG2_s6,2\n", "line 3: Id 'CG3_s4', expected 'CG2_s6'"),
     ("Id,labels\nCG1_s2,0\nCG2_s6,1\n", "2 rows, the test set has 3"),
     ("Id,labels\nCG1_s2,0\nCG2_s6,31\nCG3_s4,2\n", "line 3: label '31'"),
+    ("Id,labels\nCG1_s2,0\nCG2_s6,29\nCG3_s4,30\n", "line 4: label '30' is not in 0..29"),  # 30 labels: 0..29
     ("Id,labels\nCG1_s2,0\nCG2_s6,1,2\nCG3_s4,2\n", "line 3: 3 fields, expected 2"),
     ("Id,labels\nCG1_s2,0\nCG2_s6,1\nCG3_s4,two\n", "line 4: label 'two' is not in 0..29"),
 ])
@@ -64,6 +83,7 @@ GOOD = ",".join(["0.5"] * 30)
     (f"{HEADER}\nCG1_s2,{GOOD}\nCG2_s6,{GOOD}\nCG3_s4,{GOOD[:-3]}high\n", "line 4: label29 'high' is not a number"),
     (f"{HEADER}\nCG1_s2,{GOOD[:4]}nan{GOOD[7:]}\nCG2_s6,{GOOD}\nCG3_s4,{GOOD}\n", "line 2: label1 'nan' is outside"),
     (f"{HEADER}\nCG1_s2,{GOOD}\nCG2_s6,{GOOD},0.5\nCG3_s4,{GOOD}\n", "line 3: 32 fields, expected 31"),
+    (f"{HEADER}\nCG1_s2,{GOOD}\nCG2_s6,{GOOD}\nCG3_s4,{GOOD[4:]}\n", "line 4: 30 fields, expected 31"),
     (f"{HEADER.replace('label7', 'label_7')}\nCG1_s2,{GOOD}\n", "line 1: header"),
     (f"{HEADER}\nCG1_s2,{GOOD}\nCG3_s4,{GOOD}\nCG2_s6,{GOOD}\n", "line 3: Id 'CG3_s4', expected 'CG2_s6'"),
 ])
