@@ -46,6 +46,7 @@ BAD_TRAIN = {
                         ["line 3", "4 fields, header has 3", "quote lists"]),
     "label listed twice": (_set(2, 1, "3,3"), ["line 3", "'3,3'", "listed twice"]),
     "empty labels": (_set(4, 1, ""), ["line 5", "labels ''", "no labels"]),
+    "image outside the image folder": (_set(2, 2, "[../x.bmp]"), ["line 3", "'../x.bmp'", "a file name should not"]),
 }
 
 
