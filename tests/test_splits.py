@@ -37,6 +37,19 @@ def test_folds_are_grouped_and_label_balanced():
     assert (per_fold[:, common] > 0).all()
 
 
+def test_folds_balance_labels_far_better_than_dealing_genes_at_random():
+    genes, y = _bags()
+    names, gene_of = np.unique(genes, return_inverse=True)
+
+    def imbalance(folds):  # mean distance of each fold's positives from an even fifth
+        return np.abs(np.stack([y[folds == f].sum(0) for f in range(5)]) - y.sum(0) / 5).mean()
+
+    rng = np.random.default_rng(0)
+    best_random = min(imbalance(rng.integers(0, 5, len(names))[gene_of]) for _ in range(20))
+    for seed in range(3):
+        assert imbalance(grouped_folds(genes, y, 5, seed=seed)) < 0.5 * best_random
+
+
 def test_few_genes_get_as_many_groups_as_there_are_genes():
     from utils.splits import split_table
     genes = ["CG1", "CG1", "CG2", "CG3", "CG3", "CG3"]
