@@ -36,6 +36,33 @@ def test_thumbnails_are_block_means_averaged_per_bag_with_the_stage(demo_dir, tm
     assert (probs[np.stack([b.mask for b in bags]) == 0] == 0).all()
 
 
+def test_thumbnail_logreg_fits_each_label_on_the_bags_its_stage_allows():
+    from types import SimpleNamespace
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+    rng = np.random.default_rng(0)
+    x, x_new = rng.normal(size=(80, 6)), rng.normal(size=(10, 6))
+    y = (x[:, :1] + rng.normal(size=(80, 30)) > 0).astype(float)
+    mask = np.ones((80, 30))
+    mask[:30, 0] = 0            # label 0: its stage forbids it in 30 bags
+    y[:30, 0] = 0
+    y[:, 1] = 0                 # label 1: never present, so its rate (0)
+    mask[:25, 2] = 0            # label 2: present in every bag that allows it, so its rate (1)
+    y[:25, 2], y[25:, 2] = 0, 1
+    train = [SimpleNamespace(target=t, mask=m) for t, m in zip(y, mask)]
+    new_mask = np.ones((10, 30))
+    new_mask[:3, 5] = 0
+    bags = [SimpleNamespace(target=None, mask=m) for m in new_mask]
+    got = thumbnail_logreg(x, train, x_new, bags)
+    scaler = StandardScaler().fit(x)
+    allowed = mask[:, 0] > 0
+    ref = LogisticRegression(C=0.1, max_iter=2000).fit(scaler.transform(x)[allowed], y[allowed, 0])
+    assert np.allclose(got[:, 0], ref.predict_proba(scaler.transform(x_new))[:, 1], atol=1e-6)
+    assert (got[:, 1] == 0).all() and (got[:, 2] == 1).all()
+    assert (got[:3, 5] == 0).all() and (got[3:, 5] > 0).all()
+
+
 def test_floors_script_writes_valid_kaggle_files(demo_dir, tmp_path):
     from floors import floors
     table = floors(demo_dir, tmp_path / "work", tmp_path / "out", n_folds=3)
