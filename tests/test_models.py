@@ -48,6 +48,19 @@ def test_attention_head_is_invariant_to_image_order_and_exposes_weights():
     assert torch.allclose(a.sum(1), torch.ones(2)) and (a[1, 4:] == 0).all()
 
 
+def test_attention_weights_are_the_gated_formula_of_ilse_et_al():
+    torch.manual_seed(1)
+    head = AttentionBagHead(in_dim=8, hidden=12, attn_dim=5).eval()
+    x, mask = torch.randn(1, 4, 8), torch.tensor([[True, True, True, False]])
+    logits, a = head(x, mask, return_attention=True)
+    h = torch.relu(head.embed[0](x[0, :3]))                      # the 3 real images
+    V, U, w = head.attn_v, head.attn_u, head.attn_w
+    scores = torch.stack([w(torch.tanh(V(h_t)) * torch.sigmoid(U(h_t))).squeeze() for h_t in h])
+    expected = torch.softmax(scores, 0)                          # eq. (9): a_k over the bag
+    assert torch.allclose(a[0, :3], expected, atol=1e-6) and a[0, 3] == 0
+    assert torch.allclose(logits[0], head.out[1]((expected[:, None] * h).sum(0)), atol=1e-5)
+
+
 def test_mean_pool_head_is_a_linear_layer_on_the_mean_of_the_real_images():
     torch.manual_seed(0)
     head = MeanPoolBagHead(16).eval()
