@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 
-.PHONY: setup demo test test-fast test-gpu bench clean
+.PHONY: setup demo test test-fast test-gpu mutants bench clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test-fast: setup           ## unit tests only (no notebook chain)
 
 test-gpu: setup            ## on a GPU box: bf16 autocast, channels-last, same weights twice
 	$(PY) -m pytest -q -m gpu -rs
+
+mutants: setup            ## plant known bugs one at a time; fail if the tests miss any
+	$(PY) tests/mutants.py
 
 bench: setup
 	$(PY) benchmarks/loader_throughput.py

@@ -121,7 +121,8 @@ def test_fit_resumes_exactly_after_an_interruption(tmp_path, capsys):
 
 
 def _scored_run(tmp, stop_after=None):
-    """A fit whose validation score peaks at epoch 1 and whose LR each step is recorded."""
+    """A fit whose validation score peaks at epoch 1 (tied at 2: the earlier epoch is kept)
+    and whose LR each step is recorded."""
     g = seed_everything(0)
     model = nn.Linear(4, 1)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -133,7 +134,7 @@ def _scored_run(tmp, stop_after=None):
         return (m(torch.ones(2, 4)) ** 2).mean()
 
     fit(model, opt, lambda e: [0, 1, 2, 3], step, 4, tmp, lr_schedule=lambda e: 0.1 / (1 + e),
-        evaluate=lambda m: {"s": [0.1, 0.5, 0.3, 0.2][epochs[-1]]}, select="s", generator=g,
+        evaluate=lambda m: {"s": [0.1, 0.5, 0.5, 0.2][epochs[-1]]}, select="s", generator=g,
         progress=None, stop_after=stop_after)
     return lrs
 
@@ -142,7 +143,7 @@ def test_fit_sets_the_lr_every_step_and_a_resume_keeps_the_best_epoch(tmp_path):
     lrs = _scored_run(tmp_path / "a")
     assert lrs == pytest.approx([0.1 / (1 + e + i / 4) for e in range(4) for i in range(4)])
     _scored_run(tmp_path / "b", stop_after=2)  # killed after the best epoch (1)
-    _scored_run(tmp_path / "b")               # epochs 2 and 3 score lower: best.pt stays epoch 1
+    _scored_run(tmp_path / "b")               # epoch 2 only ties, 3 is lower: best.pt stays epoch 1
     for run in "ab":
         assert torch.load(tmp_path / run / "best.pt", weights_only=False)["epoch"] == 1, run
 

@@ -1,0 +1,167 @@
+"""Does the suite fail when the kit is broken? Each mutant below is one small, plausible bug
+in the code a test guards; the test files named beside it must fail with it in place.
+
+    python tests/mutants.py            # every mutant (a few minutes on 2 cores)
+    python tests/mutants.py 3 17       # some of them, by number
+    python tests/mutants.py --list
+
+Each mutant is applied to a throwaway copy of the kit (a killed run leaves the tree as it
+was) and its tests run there. A mutant that survives is a bug the tests let through: add a
+test that fails on it, against an independent truth. Not a pytest module: it runs pytest.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (file, code, its mutant, the tests that must catch it)
+MUTANTS = [
+    ("utils/thresholds.py", "best[len(best) // 2]", "best[0]", "test_metrics_thresholds.py"),
+    ("utils/thresholds.py", "pred = (p > np.asarray(thresholds)[None, :])",
+     "pred = (p >= np.asarray(thresholds)[None, :])", "test_metrics_thresholds.py"),
+    ("utils/thresholds.py", "p[empty].argmax(1)", "p[empty].argmin(1)", "test_metrics_thresholds.py"),
+    ("utils/thresholds.py", "        p = np.where(np.asarray(mask, dtype=bool), p, 0.0)", "        pass",
+     "test_metrics_thresholds.py"),
+    ("utils/thresholds.py", "if score > best + 1e-12:", "if False:", "test_metrics_thresholds.py"),
+    ("utils/metrics.py", "if 0 < y.sum() < len(y):", "if 0 < y.sum() <= len(y):", "test_metrics_thresholds.py"),
+    ("utils/metrics.py", "y, p = y_true[mask[:, j], j], y_prob[mask[:, j], j]", "y, p = y_true[:, j], y_prob[:, j]",
+     "test_metrics_thresholds.py"),
+    ("utils/metrics.py", "return 0.2 * auc + 0.4 * macro_f1 + 0.4 * sample_f1",
+     "return 0.4 * auc + 0.3 * macro_f1 + 0.3 * sample_f1", "test_metrics_thresholds.py test_training_stages.py"),
+    ("utils/metrics.py", "present = np.flatnonzero(y_true.sum(0) > 0)", "present = np.arange(y_true.shape[1])",
+     "test_metrics_thresholds.py"),
+    ("utils/losses.py", "w[pos == 0] = 1.0", "w[pos == 0] = 0.0", "test_losses.py"),
+    ("utils/losses.py", "return (loss * mask).sum() / mask.sum().clamp_min(1.0)", "return (loss * mask).mean()",
+     "test_losses.py"),
+    ("utils/losses.py", "neg = (1 - targets) * p.pow(self.gamma) * log_not_p",
+     "neg = (1 - targets) * (1 - p).pow(self.gamma) * log_not_p", "test_losses.py"),
+    ("utils/losses.py", "pos, neg = self.alpha * pos, (1 - self.alpha) * neg",
+     "pos, neg = self.alpha * pos, self.alpha * neg", "test_losses.py"),
+    ("utils/losses.py", "p_neg = (1 - p + self.clip).clamp(max=1)", "p_neg = (1 - p - self.clip).clamp(max=1)",
+     "test_losses.py"),
+    ("utils/schedules.py", "t = min(max(t, 0.0), duration)", "t = max(t, 0.0)", "test_schedules.py"),
+    ("utils/schedules.py", "t = min(max(epoch, self.start_epoch), self.freeze_epoch) - self.start_epoch",
+     "t = max(epoch, self.start_epoch) - self.start_epoch", "test_schedules.py"),
+    ("utils/blend.py", 'best = max(sorted(rows, key=lambda r: -r["model_weight"]), key=lambda r: r["score"])',
+     'best = max(rows, key=lambda r: r["score"])', "test_blend.py"),
+    ("utils/blend.py", "p = w * p_model + (1 - w) * p_floor", "p = w * p_model + w * p_floor", "test_blend.py"),
+    ("utils/folds.py", "        oof[rows] = preds\n", "        oof[rows[::-1]] = preds\n", "test_folds.py"),
+    ("utils/folds.py", "    if (counts != 1).any():", "    if (counts == 0).any():", "test_folds.py"),
+    ("utils/folds.py", "np.mean(test_preds, axis=0)", "test_preds[0]", "test_folds.py"),
+    ("utils/folds.py", "        add(bag, _logit(np.mean([np.asarray(p[rows]) for p in image_probs], axis=0)))",
+     "        add(bag, _logit(np.asarray(image_probs[0][rows])))", "test_folds.py"),
+    ("utils/folds.py", "    if len(rows_of) != n_train:", "    if False:", "test_folds.py"),
+    ("utils/folds.py", "    bad = np.flatnonzero(~np.isfinite(values).all(1))",
+     "    bad = np.flatnonzero(np.isnan(values).all(1))", "test_folds.py"),
+    ("utils/submission.py", "    if path.exists():\n        raise FileExistsError",
+     "    if False:\n        raise FileExistsError", "test_submission.py"),
+    ("utils/submission.py", "int(token) >= N_LABELS", "int(token) > N_LABELS", "test_submission.py"),
+    ("utils/submission.py", "            if not 0.0 <= v <= 1.0:  # also false for NaN", "            if v < 0.0 or v > 1.0:",
+     "test_submission.py"),
+    ("utils/submission.py", "        if got != want:", "        if got not in test_ids:", "test_submission.py"),
+    ("utils/submission.py", "    if not np.isin(pred, (0, 1)).all():", "    if False:", "test_submission.py"),
+    ("utils/submission.py", "    if (prob < 0).any() or (prob > 1).any():", "    if (prob < 0).any():", "test_submission.py"),
+    ("utils/submission.py", "        if len(row) != N_LABELS + 1:", "        if len(row) > N_LABELS + 1:",
+     "test_submission.py"),
+    ("utils/submission.py", "        validate(tmp)\n", "", "test_submission.py"),
+    ("utils/submission.py", "        if len(row) != 2:", "        if len(row) < 2:", "test_submission.py"),
+    ("utils/data.py", "        if not 0 <= index < N_LABELS:", "        if not 0 <= index <= N_LABELS:", "test_data.py"),
+    ("utils/data.py", "    if len(set(labels)) != len(labels):", "    if False:", "test_data.py"),
+    ("utils/data.py", "    if stage not in STAGES:", "    if False:", "test_data.py"),
+    ("utils/data.py", "        if gene_stage in first_line:", "        if False:", "test_data.py"),
+    ("utils/data.py", "            if None in row:  # more fields than the header", "            if False:", "test_data.py"),
+    ("utils/data.py", "        if not _IMAGE_NAME.fullmatch(name):", "        if False:", "test_data.py"),
+    ("utils/data.py", "                    elif size != (IMAGE_HW[1], IMAGE_HW[0]):", "                    elif False:",
+     "test_data.py"),
+    ("utils/splits.py", "    return np.flatnonzero(folds != 0), np.flatnonzero(folds == 0)",
+     "    return np.flatnonzero(folds == 0), np.flatnonzero(folds != 0)", "test_splits.py"),
+    ("utils/splits.py", "    wanted = max(2, int(round(1 / valid_fraction)))", "    wanted = 2", "test_splits.py"),
+    ("utils/splits.py", "        need = (want_labels * (group_labels[g] > 0)).sum(1)", "        need = 0 * want_labels.sum(1)",
+     "test_splits.py"),
+    ("utils/baselines.py", "        rows = allowed[:, j]\n", "        rows = np.ones_like(allowed[:, j])\n",
+     "test_baselines.py"),
+    ("utils/baselines.py", "    return out * np.stack([b.mask for b in bags])", "    return out", "test_baselines.py"),
+    ("utils/baselines.py", "    scaler = StandardScaler().fit(train_x)", "    scaler = StandardScaler().fit(x)",
+     "test_baselines.py"),
+    ("utils/baselines.py", "        rest = np.setdiff1d(np.arange(len(train)), rows)", "        rest = np.arange(len(train))",
+     "test_baselines.py test_blend.py"),
+    ("utils/baselines.py", "            out[:, j] = y[rows, j].mean() if rows.any() else 0.0", "            out[:, j] = 0.5",
+     "test_baselines.py"),
+    ("utils/engine.py", "            i = int(bad[0])", "            i = int(bad[-1])", "test_data_path.py"),
+    ("utils/engine.py", 'state["epoch"] + 1, state["best"]', 'state["epoch"] + 1, -np.inf', "test_augment_engine.py"),
+    ("utils/engine.py", '        _set_rng_state(state["rng"], generator)', "        pass", "test_augment_engine.py"),
+    ("utils/engine.py", '        optimizer.load_state_dict(state["optimizer"])', "        pass", "test_augment_engine.py"),
+    ("utils/engine.py", '        if metric > best or not (checkpoint_dir / "best.pt").exists():',
+     '        if metric >= best or not (checkpoint_dir / "best.pt").exists():', "test_augment_engine.py"),
+    ("utils/engine.py", 'group["lr"] = lr_schedule(epoch + i / total)', 'group["lr"] = lr_schedule(epoch)',
+     "test_augment_engine.py"),
+    ("utils/engine.py", "    if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data:",
+     "    if False:", "test_training_stages.py"),
+    ("utils/models.py", '        return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)',
+     "        return torch.softmax(scores, dim=1)", "test_models.py"),
+    ("utils/models.py", "torch.tanh(self.attn_v(h)) * torch.sigmoid(self.attn_u(h))", "torch.tanh(self.attn_v(h))",
+     "test_models.py"),
+    ("utils/models.py", "torch.cat([h_n[-2], h_n[-1]], dim=1)", "torch.cat([h_n[-1], h_n[-2]], dim=1)", "test_models.py"),
+    ("utils/models.py", "    return (x * m).sum(1) / m.sum(1).clamp_min(1.0)", "    return x.mean(1)", "test_models.py"),
+    ("utils/runspec.py", '        if step["order"] < latest:', "        if False:", "test_runspec.py"),
+    ("utils/runspec.py", "        if changed and i + 1 < len(done):", "        if False:", "test_runspec.py"),
+    ("utils/runspec.py", "        if recorded and recorded != now:", "        if False:", "test_runspec.py"),
+    ("utils/runspec.py", 'return f"{st.st_size}:{st.st_mtime_ns}"', 'return f"{st.st_size}"', "test_runspec.py"),
+]
+
+
+def run(numbers, python: str) -> list[int]:
+    """Apply each mutant in a copy of the kit and run its tests; the numbers that survived."""
+    survivors = []
+    with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
+        copy = Path(tmp) / "kit"
+        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(
+            ".git", ".venv", "runs", "submissions", "data", "*.egg-info", "__pycache__", ".ipynb_checkpoints"))
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+        for i in numbers:
+            file, code, mutant, tests = MUTANTS[i]
+            path = copy / file
+            source = path.read_text()
+            if source.count(code) != 1:
+                raise SystemExit(f"mutant {i}: {file} has {source.count(code)} copies of {code!r}; update MUTANTS")
+            path.write_text(source.replace(code, mutant))
+            try:  # python -m puts the copy first on sys.path, ahead of an editable install
+                done = subprocess.run([python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                                       *(f"tests/{t}" for t in tests.split())],
+                                      cwd=copy, env=env, capture_output=True, text=True)
+            finally:
+                path.write_text(source)
+            caught = done.returncode == 1  # 1: a test failed; anything else is not a catch
+            lines = done.stdout.strip().splitlines()
+            print(f"{i:3d} {'caught  ' if caught else 'SURVIVED'} {file}: {mutant.strip()[:60]!r} "
+                  f"({lines[-1] if lines else done.stderr.strip()[-120:]})", flush=True)
+            if not caught:
+                survivors.append(i)
+    return survivors
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("numbers", type=int, nargs="*", help="mutants to run (default: all)")
+    parser.add_argument("--list", action="store_true", help="print the mutants and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for i, (file, code, mutant, tests) in enumerate(MUTANTS):
+            print(f"{i:3d} {file}: {code.strip()!r} -> {mutant.strip()!r}  [{tests}]")
+        return 0
+    numbers = args.numbers or range(len(MUTANTS))
+    survivors = run(numbers, sys.executable)
+    print(f"{len(numbers) - len(survivors)} of {len(numbers)} mutants caught"
+          + (f"; survived: {survivors}" if survivors else ""))
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
