@@ -122,7 +122,29 @@ def test_another_seed_gives_different_but_valid_files(demo_run):
     assert read_json(other["manifest"])["seed"] == 1
 
 
+def _kernels_started_by(pid: int) -> list[int]:
+    """The Jupyter kernels a process launched: jupyter_client starts each in its own session
+    (so killing the runner's process group spares it) and names the runner in JPY_PARENT_PID."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if f"JPY_PARENT_PID={pid}".encode() in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:  # gone, or not ours to read
+            pass
+    return found
+
+
+# What a resumed run must reproduce, in the order the chain makes it: the first that differs
+# says where resuming went wrong (the CNN's history without its timings, then each artifact).
+RESUMED_ARTIFACTS = [f"fold{k}/{name}" for k in range(3)
+                     for name in ["preds/cnn_valid.npy", "features/features.npy", "preds/bag_valid.npy"]]
+
+
 def test_killed_run_resumed_with_from_gives_the_same_result(demo_run):
+    import pandas as pd
+    import torch
+
     root, work, result = demo_run
     resumed = root / "killed"
     resumed.mkdir()
@@ -136,19 +158,28 @@ def test_killed_run_resumed_with_from_gives_the_same_result(demo_run):
     deadline = time.time() + 600
     while not (resumed / "fold0/cnn/last.pt").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)  # kill the runner and its kernel mid-training
+    kernels = _kernels_started_by(proc.pid)
+    assert kernels, "the run's kernel was not found"
+    os.killpg(proc.pid, signal.SIGKILL)  # the runner and, at the same moment, its kernel mid-training
+    for pid in kernels:
+        os.kill(pid, signal.SIGKILL)
     proc.wait()
-    state_epoch = __import__("torch").load(resumed / "fold0/cnn/last.pt", weights_only=False)["epoch"]
+    state_epoch = torch.load(resumed / "fold0/cnn/last.pt", weights_only=False)["epoch"]
     assert state_epoch < 11, "the run finished before it could be killed"
     out = run_chain("demo", data_dir=work / "data", work_dir=resumed, start="03",
                     submission_dir=root / "subs", quiet=True)
-    assert _bytes(out) == _bytes(result)
     # It resumed (a rerun from scratch gives the same bytes on a CPU too): the executed
     # notebook says after which epoch, and the history holds each epoch once.
     executed = (resumed / "executed/03_cnn_tempering-fold0.ipynb").read_text()
     assert f"resuming from {resumed / 'fold0/cnn/last.pt'} after epoch {state_epoch}" in executed
-    history = __import__("pandas").read_csv(resumed / "fold0/cnn/history.csv")
+    history = pd.read_csv(resumed / "fold0/cnn/history.csv")
     assert history.epoch.tolist() == list(range(30)) and "training afresh" not in executed
+    timing = [c for c in history.columns if "second" in c]
+    pd.testing.assert_frame_equal(history.drop(columns=timing),
+                                  pd.read_csv(work / "fold0/cnn/history.csv").drop(columns=timing))
+    for name in RESUMED_ARTIFACTS:
+        assert np.array_equal(np.load(resumed / name), np.load(work / name)), f"{name} differs"
+    assert _bytes(out) == _bytes(result)
 
 
 def test_a_failing_notebook_stops_the_chain_naming_its_executed_copy(tmp_path):
