@@ -122,19 +122,6 @@ def test_another_seed_gives_different_but_valid_files(demo_run):
     assert read_json(other["manifest"])["seed"] == 1
 
 
-def _kernels_started_by(pid: int) -> list[int]:
-    """The Jupyter kernels a process launched: jupyter_client starts each in its own session
-    (so killing the runner's process group spares it) and names the runner in JPY_PARENT_PID."""
-    found = []
-    for environ in Path("/proc").glob("[0-9]*/environ"):
-        try:
-            if f"JPY_PARENT_PID={pid}".encode() in environ.read_bytes().split(b"\0"):
-                found.append(int(environ.parent.name))
-        except OSError:  # gone, or not ours to read
-            pass
-    return found
-
-
 # What a resumed run must reproduce, in the order the chain makes it: the first that differs
 # says where resuming went wrong (the CNN's history without its timings, then each artifact).
 RESUMED_ARTIFACTS = [f"fold{k}/{name}" for k in range(3)
@@ -143,6 +130,7 @@ RESUMED_ARTIFACTS = [f"fold{k}/{name}" for k in range(3)
 
 def test_killed_run_resumed_with_from_gives_the_same_result(demo_run):
     import pandas as pd
+    import psutil
     import torch
 
     root, work, result = demo_run
@@ -158,11 +146,13 @@ def test_killed_run_resumed_with_from_gives_the_same_result(demo_run):
     deadline = time.time() + 600
     while not (resumed / "fold0/cnn/last.pt").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
-    kernels = _kernels_started_by(proc.pid)
+    # jupyter_client starts the kernel in its own session, so killing the runner's process
+    # group spares it (it would write one more epoch before noticing): kill both, as a crash would.
+    kernels = psutil.Process(proc.pid).children(recursive=True)
     assert kernels, "the run's kernel was not found"
-    os.killpg(proc.pid, signal.SIGKILL)  # the runner and, at the same moment, its kernel mid-training
-    for pid in kernels:
-        os.kill(pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
+    for kernel in kernels:
+        kernel.kill()
     proc.wait()
     state_epoch = torch.load(resumed / "fold0/cnn/last.pt", weights_only=False)["epoch"]
     assert state_epoch < 11, "the run finished before it could be killed"
