@@ -83,6 +83,59 @@ def test_flips_and_rotation_move_pixels_where_they_should():
     assert torch.allclose(ev(x, hflip=True), ev(x).flip(-1))
 
 
+
+def test_a_white_image_stays_white_under_any_crop_flip_and_rotation():
+    # The border is repeated (white background), so no black bars or corners come in.
+    from utils.augment import MEAN, STD
+    white = torch.full((8, 128, 320), 255, dtype=torch.uint8)
+    out = BatchAugment(noise_std=0, max_rotation=15.0)(white, torch.Generator().manual_seed(0))
+    assert torch.allclose(out, torch.full_like(out, (1 - MEAN) / STD), atol=1e-4)
+
+
+def test_crop_offsets_shift_the_image_by_whole_pixels():
+    from utils.augment import MEAN, STD, to_float
+    x = _batch(6)
+    aug = BatchAugment(**{**EXACT, "out_hw": (120, 312)})  # 8 pixels of slack each way
+    p = aug.params(6, torch.Generator().manual_seed(4))
+    out = aug.apply(x, p)
+    assert len(set(zip(p["offset_y"].tolist(), p["offset_x"].tolist()))) > 1
+    for i in range(6):
+        top, left = 4 + int(p["offset_y"][i]), 4 + int(p["offset_x"][i])
+        window = to_float(x[i:i + 1], True)[..., top:top + 120, left:left + 312]
+        assert torch.allclose(out[i:i + 1], (window - MEAN) / STD, atol=1e-3), i  # float32 grid rounding
+
+
+def test_eval_transform_takes_the_centre_crop():
+    from utils.augment import MEAN, STD, to_float
+    x = _batch(2)
+    out = EvalTransform(resize_hw=(128, 320), out_hw=(120, 300))(x)
+    assert torch.allclose(out, (to_float(x, True)[..., 4:124, 10:310] - MEAN) / STD)
+
+
+def test_a_quarter_turn_rotates_in_pixel_space_on_a_wide_image():
+    # The centre square of a 128x320 image turned by 90 degrees is np.rot90 of that square;
+    # rotating in the stretched normalised coordinates would squash it instead.
+    import torch.nn.functional as F
+
+    from utils.augment import affine_grid, to_float
+    x = to_float(_batch(1), True)
+    aug = BatchAugment(**EXACT)
+    p = aug.params(1, torch.Generator().manual_seed(0))
+    p["angle"] = torch.full((1,), np.pi / 2)
+    turned = F.grid_sample(x, affine_grid(aug.theta(p), (128, 320)), align_corners=False)[0, 0, :, 96:224]
+    square = x[0, 0, :, 96:224]
+    assert any(torch.allclose(turned, torch.rot90(square, k, (0, 1)), atol=1e-4) for k in (1, -1))
+
+
+def test_noise_is_each_samples_own_window_of_the_bank():
+    from utils.augment import _noise, _noise_banks
+    p = {"noise_plane": torch.tensor([1, 3]), "noise_y": torch.tensor([2, 7]), "noise_x": torch.tensor([25, 4])}
+    got = _noise(p, (10, 12), "cpu", torch.float32)
+    bank = _noise_banks[((10, 12), "cpu", torch.float32)]
+    for i, (plane, y, x) in enumerate([(1, 2, 25), (3, 7, 4)]):
+        assert torch.equal(got[i, 0], bank[plane, y:y + 10, x:x + 12])
+
+
 def _run(tmp, epochs, stop_after=None):
     """A tiny deterministic fit; returns (model, history, number of training steps it ran)."""
     g = seed_everything(0)

@@ -4,7 +4,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from utils.metrics import (evaluate, f1_macro, f1_samples, roc_auc_macro, roc_auc_per_sample,
                            roc_auc_within_stage)
-from utils.thresholds import apply_thresholds, tune_for_sample_f1, tune_thresholds
+from utils.thresholds import apply_thresholds, f1_by_threshold, tune_for_sample_f1, tune_thresholds
 
 
 def _case(seed=0, n=200):
@@ -109,3 +109,21 @@ def test_apply_thresholds_masks_stages_and_keeps_one_label():
     mask = np.array([[False, True, True], [True, True, True]])
     pred = apply_thresholds(p, np.array([0.5, 0.5, 0.5]), mask)
     assert pred.tolist() == [[0, 0, 1], [0, 0, 1]]
+
+
+def test_f1_curves_leave_out_bags_whose_stage_forbids_the_label():
+    # Label 0 on three bags; the third bag's stage forbids it, so its 0.9 is not a false positive.
+    y = np.array([[1], [0], [0]])
+    p = np.array([[0.6], [0.3], [0.9]])
+    mask = np.array([[True], [True], [False]])
+    curve = f1_by_threshold(y, p, grid=np.array([0.5]), mask=mask)
+    assert curve[0, 0] == 1.0  # tp 1, fp 0, fn 0 on the two allowed bags
+    assert f1_by_threshold(y, p, grid=np.array([0.5]))[0, 0] == pytest.approx(2 / 3)
+
+
+def test_per_sample_auc_skips_bags_with_every_label_positive():
+    y, p = _case()
+    y[0] = 1  # no negative label: this bag has no ROC-AUC
+    rows = [i for i in range(len(y)) if 0 < y[i].sum() < y.shape[1]]
+    expected = np.mean([roc_auc_score(y[i], p[i]) for i in rows])
+    assert roc_auc_per_sample(y, p) == pytest.approx(expected)
