@@ -168,6 +168,7 @@ MUTANTS = [
      "test_metrics_thresholds.py"),
     ("utils/rundir.py", "    train = [b for b in comp.train if b.gene_stage not in valid_ids]",
      "    train = list(comp.train)", "test_folds.py test_splits.py"),
+    ("utils/engine.py", "    torch.set_flush_denormal(True)\n", "", "test_augment_engine.py"),
 ]
 
 

@@ -266,3 +266,13 @@ def test_fit_clips_every_steps_gradient_norm(tmp_path):
     fit(model, Recording(model.parameters(), lr=1e-6), lambda e: [0], lambda m, b, e: (m(x) ** 2).mean(),
         1, tmp_path / "free", progress=None)
     assert Recording.norms[0] > 10
+
+
+def test_seeding_flushes_subnormal_floats_to_zero_on_the_cpu():
+    # Saturated LSTM gates make subnormals, and CPU arithmetic on them is slow (BENCHMARKS.md).
+    tiny = 1e-39  # below float32's smallest normal number, 1.18e-38
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU cannot flush subnormals")
+    assert (torch.full((1000,), tiny) * 1.0).sum().item() > 0
+    seed_everything(0)
+    assert (torch.full((1000,), tiny) * 1.0).sum().item() == 0.0
