@@ -276,3 +276,19 @@ def test_seeding_flushes_subnormal_floats_to_zero_on_the_cpu():
     assert (torch.full((1000,), tiny) * 1.0).sum().item() > 0
     seed_everything(0)
     assert (torch.full((1000,), tiny) * 1.0).sum().item() == 0.0
+
+
+
+def test_the_historys_training_loss_is_the_mean_of_the_epochs_step_losses(tmp_path):
+    model = nn.Linear(3, 1)
+    xs = [torch.full((2, 3), float(k)) for k in range(1, 4)]
+    seen = []
+
+    def train_step(m, batch, epoch):
+        loss = m(batch).pow(2).mean()
+        seen.append(loss.item())
+        return loss
+
+    history = fit(model, torch.optim.SGD(model.parameters(), lr=0.01), lambda epoch: xs, train_step, 1,
+                  tmp_path, progress=None)
+    assert len(seen) == 3 and history.train_loss[0] == pytest.approx(np.mean(seen))

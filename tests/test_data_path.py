@@ -58,6 +58,23 @@ def test_an_epoch_is_one_permutation_and_one_draw_of_augmentation_parameters(tin
             assert np.array_equal(batch["y"].numpy(), y[idx])
 
 
+
+def test_the_second_view_draws_its_own_augmentation_parameters(tiny):
+    """Reference loop: order, then the first views' parameters, then the second views'."""
+    cache, train, _ = tiny
+    batches, rows, _ = _batches(cache.array, cache, train, drop_last=True, pair_rows=None)
+    batches.pair_rows = rows  # each image paired with itself: only the augmentation differs
+    g = torch.Generator().manual_seed(7)
+    order = torch.randperm(len(rows), generator=g).numpy()
+    n = len(rows) // 4 * 4
+    AUG.params(n, g)
+    second = AUG.params(n, g)
+    for k, batch in enumerate(batches(0)):
+        idx = np.sort(order[4 * k:4 * k + 4])
+        own = {key: v[4 * k:4 * k + 4] for key, v in second.items()}
+        assert torch.equal(batch["x_pair"], AUG.apply(torch.from_numpy(cache.array[rows[idx]]), own))
+        assert not torch.equal(batch["x_pair"], batch["x"])
+
 def test_the_tensor_copy_of_the_cache_gives_the_same_batches_as_the_memory_map(tiny):
     cache, train, _ = tiny
     placed = images_on(cache.array, "cpu", keep="device")

@@ -156,3 +156,13 @@ def test_bilstm_dropout_only_on_linear_layers_where_the_paper_puts_it():
     assert BiLSTMBagHead(in_dim=6, hidden=8, dropout=0.5).lstm.dropout == 0.5
     with pytest.raises(ValueError, match="readout 'last' unknown"):
         BiLSTMBagHead(readout="last")
+
+
+
+def test_swav_scores_are_cosine_similarities_to_the_prototypes():
+    torch.manual_seed(0)
+    head = SwAVHead(in_dim=16, hidden=32, proj_dim=8, n_prototypes=5)
+    head.normalize_prototypes()
+    scores = head(100 * torch.randn(64, 16))
+    assert scores.abs().max() <= 1 + 1e-5  # |cos| <= 1 (Cauchy-Schwarz), whatever the feature scale
+    assert scores.abs().max() > 0.5

@@ -17,7 +17,7 @@ from utils.metrics import f1_samples, paper_score, roc_auc_within_stage
 from utils.losses import FocalLoss
 from utils.models import build_backbone, image_features
 from utils.train import (BagSettings, CNNSettings, WarmupSettings, fit_bag_model, fit_image_model,
-                         image_bag_probs, predict_bags, warm_up)
+                         image_bag_probs, predict_bags, warm_up, warmup_partners)
 
 SMALL = {"resize_hw": [42, 124], "out_hw": [40, 120]}
 
@@ -128,6 +128,55 @@ def test_warm_up_none_is_the_seeded_fresh_backbone_and_swav_trains_it(tiny, tmp_
     assert "resuming" not in capsys.readouterr().out
     assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), trained.state_dict().values()))
 
+
+
+def test_each_warm_up_partner_is_another_image_of_the_same_bag():
+    rows = [np.array([10, 11, 12]), np.array([20]), np.array([30, 31]), np.array([40, 41, 42, 43])]
+    partner = warmup_partners(rows, True, np.random.default_rng(0))
+    anchor = np.concatenate(rows)
+    bag_of = {r: k for k, bag in enumerate(rows) for r in bag}
+    for a, b in zip(anchor, partner):
+        assert bag_of[a] == bag_of[b]
+        assert (a != b) == (len(rows[bag_of[a]]) > 1)  # only a one-image bag pairs an image with itself
+    for bag in rows:  # within a bag, every image is some image's partner exactly once
+        assert sorted(partner[np.isin(anchor, bag)]) == sorted(bag)
+    assert np.array_equal(warmup_partners(rows, False, np.random.default_rng(0)), anchor)
+
+
+def test_swav_warm_up_keeps_its_prototypes_on_the_unit_sphere(tiny, tmp_path):
+    # SwAV renormalises the prototypes before every step; a fresh linear layer's rows have
+    # norms near 0.58, so a skipped renormalisation shows.
+    cache, train, _, _ = tiny
+    warm_up(cache, train, WarmupSettings(warmup_batch_size=8, **SMALL), torch.device("cpu"), tmp_path)
+    prototypes = torch.load(tmp_path / "last.pt", weights_only=False)["model"]["head.prototypes.weight"]
+    assert torch.allclose(prototypes.norm(dim=1), torch.ones(len(prototypes)), atol=0.02)
+
+
+def test_tempering_applies_the_weights_it_records(tiny, tmp_path):
+    # At learning rate 0 the network never changes, so each epoch's training loss shows the
+    # label weights in force: full w_m at strength 1, none at strength 0.
+    cache, train, valid, _ = tiny
+    frozen = dict(cnn_epochs=2, cnn_batch_size=8, cnn_lr=0.0, cnn_lr_min=0.0, **SMALL)
+
+    def losses(name, **kw):
+        s = CNNSettings(**frozen, **kw)
+        return fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path / name)[1]
+
+    tempered = losses("tempered", temper_start=0, temper_half_period=1, temper_freeze=100)
+    assert tempered.weight_strength.tolist() == pytest.approx([1.0, 0.0])
+    full, none = losses("full", use_tempering=False), losses("none", use_weights=False)
+    assert tempered.train_loss[0] == pytest.approx(full.train_loss[0], rel=1e-6)
+    assert tempered.train_loss[1] == pytest.approx(none.train_loss[1], rel=1e-6)
+    assert abs(full.train_loss[0] - none.train_loss[0]) > 1e-3
+
+
+def test_a_cnn_on_other_training_bags_trains_afresh(tiny, tmp_path, capsys):
+    cache, train, valid, _ = tiny
+    s = CNNSettings(cnn_epochs=2, cnn_batch_size=8, **SMALL)
+    fit_image_model(cache, train[:3], valid, s, torch.device("cpu"), tmp_path, stop_after=1)
+    capsys.readouterr()
+    _, history = fit_image_model(cache, train[3:], valid, s, torch.device("cpu"), tmp_path, stop_after=1)
+    assert "training afresh" in capsys.readouterr().out and history.epoch.tolist() == [0]
 
 def test_fit_image_model_follows_its_schedules_and_keeps_the_best_epoch(tiny, tmp_path):
     cache, train, valid, _ = tiny

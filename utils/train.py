@@ -74,6 +74,14 @@ def scaled_warmup_lr(s: WarmupSettings) -> float:
     return s.warmup_lr if s.warmup_lr is not None else 4.8 * s.warmup_batch_size / 4096
 
 
+def warmup_partners(rows: list, within_bag: bool, rng: np.random.Generator) -> np.ndarray:
+    """The cache row each image's second view comes from, bag by bag (`rows`: each bag's
+    rows): another image of its bag, the bag rotated by a random non-zero shift, or the image
+    itself when its bag has one image or `within_bag` is off."""
+    return np.concatenate([r[(np.arange(len(r)) + rng.integers(1, max(len(r), 2))) % len(r)]
+                           if within_bag else r for r in rows])
+
+
 def compile_network(fn, backend: str | None):
     """`fn` through torch.compile with `backend` ("inductor", "inductor-cudagraphs" for
     inductor with CUDA graphs, or any torch.compile backend such as "aot_eager"), or
@@ -115,9 +123,7 @@ def warm_up(cache, bags, s: WarmupSettings, device, checkpoint_dir, inputs: dict
     model = model.to(memory_format=s.memory_format)
     rows = [cache.bag_rows([b])[0] for b in bags]
     anchor = np.concatenate(rows)
-    rng = np.random.default_rng(s.seed)
-    partner = np.concatenate([r[(np.arange(len(r)) + rng.integers(1, max(len(r), 2))) % len(r)]
-                              if s.pair_within_bag else r for r in rows])
+    partner = warmup_partners(rows, s.pair_within_bag, np.random.default_rng(s.seed))
     images = images_on(cache.array, device) if images is None else images
     batches = ImageBatches(images, anchor, None, None, s.warmup_batch_size, shuffle=True,
                            generator=generator, drop_last=len(anchor) > s.warmup_batch_size,
