@@ -197,6 +197,22 @@ MUTANTS = [
     ("utils/swav.py", "    log_q = scores.float() / eps", "    log_q = scores.float()", "test_models.py"),
     ("utils/swav.py", "log_p_a = F.log_softmax(scores_a.float() / temperature, dim=1)",
      "log_p_a = F.log_softmax(scores_a.float(), dim=1)", "test_models.py"),
+    ("utils/explain.py", "return grad * (x > 0) * (grad > 0)", "return grad * (x > 0)", "test_explain.py"),
+    ("utils/explain.py", "guided = copy.deepcopy(model).eval()", "guided = model.eval()", "test_explain.py"),
+    ("utils/explain.py", "return (heat - lo) / (hi - lo).clamp_min(1e-8)", "return heat", "test_explain.py"),
+    ("utils/runs.py", 'ascending=False, na_position="last"', 'ascending=True, na_position="last"',
+     "test_report.py test_runspec.py"),
+    ("utils/runs.py", 'return "finished" if (work / "submission.json").exists() else "incomplete"', 'return "finished"',
+     "test_report.py"),
+    ("utils/blend.py", ' or (plus and extra != "floor"):', ":", "test_blend.py"),
+    ("utils/pipeline.py", '    return {k: v for k, v in {**params, "n_folds": n_folds, "fold": fold}.items() if k in wanted}',
+     '    return {**params, "n_folds": n_folds, "fold": fold}', "test_runspec.py test_folds.py test_profiles.py"),
+    ("utils/pipeline.py", "default=len(todo) - 1)", "default=len(todo) - 2)", "test_runspec.py test_folds.py test_profiles.py"),
+    ("utils/pipeline.py", '0 if name == "08_explain" else None', "None", "test_folds.py"),
+    ("utils/pipeline.py", "        return ast.literal_eval(text)", "        return text", "test_runspec.py"),
+    ("utils/realism.py", "(cdf - np.arange(n) / n).max()", "(cdf - np.arange(1, n + 1) / n).max()", "test_realism.py"),
+    ("utils/realism.py", "return ndimage.binary_fill_holes(labels == largest)", "return labels == largest", "test_realism.py"),
+    ("utils/realism.py", "power[radius > n / 8].sum()", "power[radius > 0].sum()", "test_realism.py"),
 ]
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from utils.folds import assemble_out_of_fold, gather_folds, n_folds_of, out_of_fold_inputs, stack_out_of_fold
-from utils.pipeline import CHAIN, steps
+from utils.pipeline import CHAIN, EXTRAS, steps
 from utils.rundir import fold_dir, load_run, save_array
 from utils.splits import split_table
 
@@ -161,3 +161,5 @@ def test_pipeline_runs_each_per_fold_notebook_once_per_fold():
     artifacts = dict(((n, f), a) for n, f, a in steps(CHAIN, 2))
     assert artifacts[("05_bilstm", 1)] == ["fold1/preds/bag_valid.npy", "fold1/preds/bag_test.npy"]
     assert [f for _, f, _ in steps(CHAIN, 0)] == [None] * len(CHAIN)
+    assert steps(CHAIN + EXTRAS, 2)[-1][:2] == ("08_explain", 0)  # it explains fold 0's CNN
+    assert steps(CHAIN + EXTRAS, 0)[-1][:2] == ("08_explain", None)

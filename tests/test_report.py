@@ -120,3 +120,15 @@ def test_report_shows_the_runs_scores_and_figures(tmp_path):
     assert 'href="executed/' not in html and "subs/single/submission_f1.csv" in html
     assert "3 term" in html and "http" not in html.replace("http-equiv", "")  # nothing to fetch
     assert check_report(work, tmp_path) == 1
+
+
+def test_a_run_from_an_older_kit_without_a_status_is_finished_only_with_a_submission(tmp_path):
+    import json
+    for name, submitted in [("old-finished", True), ("old-cut", False)]:
+        work = tmp_path / name
+        work.mkdir()
+        (work / "run.json").write_text(json.dumps({"profile": "demo", "parameters": {"seed": 0}}))
+        if submitted:
+            write_json(work / "submission.json", {"f1": str(tmp_path / "subs" / name / "submission_f1.csv")})
+    rows = runs_table(tmp_path, sort="run").set_index("run")
+    assert rows.loc["old-finished", "status"] == "finished" and rows.loc["old-cut", "status"] == "incomplete"
