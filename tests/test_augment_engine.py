@@ -83,7 +83,6 @@ def test_flips_and_rotation_move_pixels_where_they_should():
     assert torch.allclose(ev(x, hflip=True), ev(x).flip(-1))
 
 
-
 def test_a_white_image_stays_white_under_any_crop_flip_and_rotation():
     # The border is repeated (white background), so no black bars or corners come in.
     from utils.augment import MEAN, STD
@@ -125,15 +124,6 @@ def test_a_quarter_turn_rotates_in_pixel_space_on_a_wide_image():
     turned = F.grid_sample(x, affine_grid(aug.theta(p), (128, 320)), align_corners=False)[0, 0, :, 96:224]
     square = x[0, 0, :, 96:224]
     assert any(torch.allclose(turned, torch.rot90(square, k, (0, 1)), atol=1e-4) for k in (1, -1))
-
-
-def test_noise_is_each_samples_own_window_of_the_bank():
-    from utils.augment import _noise, _noise_banks
-    p = {"noise_plane": torch.tensor([1, 3]), "noise_y": torch.tensor([2, 7]), "noise_x": torch.tensor([25, 4])}
-    got = _noise(p, (10, 12), "cpu", torch.float32)
-    bank = _noise_banks[((10, 12), "cpu", torch.float32)]
-    for i, (plane, y, x) in enumerate([(1, 2, 25), (3, 7, 4)]):
-        assert torch.equal(got[i, 0], bank[plane, y:y + 10, x:x + 12])
 
 
 def _run(tmp, epochs, stop_after=None):
@@ -276,7 +266,6 @@ def test_seeding_flushes_subnormal_floats_to_zero_on_the_cpu():
     assert (torch.full((1000,), tiny) * 1.0).sum().item() > 0
     seed_everything(0)
     assert (torch.full((1000,), tiny) * 1.0).sum().item() == 0.0
-
 
 
 def test_the_historys_training_loss_is_the_mean_of_the_epochs_step_losses(tmp_path):

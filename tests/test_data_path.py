@@ -58,7 +58,6 @@ def test_an_epoch_is_one_permutation_and_one_draw_of_augmentation_parameters(tin
             assert np.array_equal(batch["y"].numpy(), y[idx])
 
 
-
 def test_the_second_view_draws_its_own_augmentation_parameters(tiny):
     """Reference loop: order, then the first views' parameters, then the second views'."""
     cache, train, _ = tiny
@@ -74,6 +73,7 @@ def test_the_second_view_draws_its_own_augmentation_parameters(tiny):
         own = {key: v[4 * k:4 * k + 4] for key, v in second.items()}
         assert torch.equal(batch["x_pair"], AUG.apply(torch.from_numpy(cache.array[rows[idx]]), own))
         assert not torch.equal(batch["x_pair"], batch["x"])
+
 
 def test_the_tensor_copy_of_the_cache_gives_the_same_batches_as_the_memory_map(tiny):
     cache, train, _ = tiny

@@ -158,7 +158,6 @@ def test_bilstm_dropout_only_on_linear_layers_where_the_paper_puts_it():
         BiLSTMBagHead(readout="last")
 
 
-
 def test_swav_scores_are_cosine_similarities_to_the_prototypes():
     torch.manual_seed(0)
     head = SwAVHead(in_dim=16, hidden=32, proj_dim=8, n_prototypes=5)

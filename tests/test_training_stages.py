@@ -129,7 +129,6 @@ def test_warm_up_none_is_the_seeded_fresh_backbone_and_swav_trains_it(tiny, tmp_
     assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), trained.state_dict().values()))
 
 
-
 def test_each_warm_up_partner_is_another_image_of_the_same_bag():
     rows = [np.array([10, 11, 12]), np.array([20]), np.array([30, 31]), np.array([40, 41, 42, 43])]
     partner = warmup_partners(rows, True, np.random.default_rng(0))
@@ -177,6 +176,7 @@ def test_a_cnn_on_other_training_bags_trains_afresh(tiny, tmp_path, capsys):
     capsys.readouterr()
     _, history = fit_image_model(cache, train[3:], valid, s, torch.device("cpu"), tmp_path, stop_after=1)
     assert "training afresh" in capsys.readouterr().out and history.epoch.tolist() == [0]
+
 
 def test_fit_image_model_follows_its_schedules_and_keeps_the_best_epoch(tiny, tmp_path):
     cache, train, valid, _ = tiny
