@@ -188,7 +188,7 @@ MUTANTS = [
      "test_training_stages.py"),
     ("utils/train.py", "    return probs * np.stack([b.mask for b in bags])", "    return probs", "test_training_stages.py"),
     ("utils/train.py", "within=k > 0)", "within=False)", "test_training_stages.py test_models.py"),
-    ("utils/train.py", "dropout_at=self.lstm_dropout_at)", 'dropout_at="all")', "test_models.py test_training_stages.py"),
+    ("utils/train.py", "dropout_at=self.lstm_dropout_at,", 'dropout_at="all",', "test_models.py test_training_stages.py"),
     ("utils/train.py", "                  train=[b.gene_stage for b in train], **(inputs or {}))",
      "                  **(inputs or {}))", "test_training_stages.py"),
     ("utils/train.py", '            net["head"].normalize_prototypes()', "            pass",
@@ -213,6 +213,9 @@ MUTANTS = [
     ("utils/realism.py", "(cdf - np.arange(n) / n).max()", "(cdf - np.arange(1, n + 1) / n).max()", "test_realism.py"),
     ("utils/realism.py", "return ndimage.binary_fill_holes(labels == largest)", "return labels == largest", "test_realism.py"),
     ("utils/realism.py", "power[radius > n / 8].sum()", "power[radius > 0].sum()", "test_realism.py"),
+    ("utils/models.py", "return logits if self.skip is None else logits + self.skip(x, mask)", "return logits",
+     "test_models.py"),
+    ("utils/train.py", "skip=self.lstm_skip)", 'skip="none")', "test_training_stages.py"),
 ]
 
 

@@ -158,6 +158,24 @@ def test_bilstm_dropout_only_on_linear_layers_where_the_paper_puts_it():
         BiLSTMBagHead(readout="last")
 
 
+def test_bilstm_mean_skip_adds_a_linear_read_of_the_bags_mean_feature():
+    """The skip's logits by hand: the plain head's logits (same weights) plus a linear
+    layer on the mean of the real images' features; padding reaches neither."""
+    torch.manual_seed(0)
+    head = BiLSTMBagHead(in_dim=6, hidden=8, skip="mean").eval()
+    plain = BiLSTMBagHead(in_dim=6, hidden=8).eval()
+    plain.load_state_dict({k: v for k, v in head.state_dict().items() if not k.startswith("skip.")})
+    x = torch.randn(2, 5, 6)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    mask[1, 2:] = False
+    x[~mask] = 1e3
+    linear = head.skip.out[1]
+    expected = plain(x, mask) + torch.stack([linear(x[0].mean(0)), linear(x[1, :2].mean(0))])
+    assert torch.allclose(head(x, mask), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="skip 'max' unknown"):
+        BiLSTMBagHead(skip="max")
+
+
 def test_swav_scores_are_cosine_similarities_to_the_prototypes():
     torch.manual_seed(0)
     head = SwAVHead(in_dim=16, hidden=32, proj_dim=8, n_prototypes=5)

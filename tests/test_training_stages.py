@@ -313,8 +313,10 @@ def test_both_training_stages_give_the_loss_each_samples_stage_mask(tiny, tmp_pa
 
 def test_bag_settings_give_the_bilstm_its_options_and_leave_other_heads_alone():
     s = BagSettings(bag_head="bilstm", lstm_hidden=8, lstm_readout="ends", lstm_input_norm="layernorm",
-                    lstm_dropout_at="linear", lstm_dropout=0.4)
+                    lstm_dropout_at="linear", lstm_dropout=0.4, lstm_skip="mean")
     head = s.build(16)
     assert head.readout == "ends" and isinstance(head.norm, torch.nn.LayerNorm) and head.lstm.dropout == 0.0
+    assert head.skip is not None and head.skip.out[0].p == 0.4
+    assert BagSettings(bag_head="bilstm", lstm_hidden=8).build(16).skip is None
     other = BagSettings(bag_head="attention", lstm_hidden=8, lstm_readout="ends").build(16)
     assert type(other).__name__ == "AttentionBagHead"

@@ -46,15 +46,19 @@ class BiLSTMBagHead(nn.Module):
                 (post-ReLU CNN features are all positive and a quarter zero)
     dropout_at  "all": dropout between the LSTM layers and before both linear layers;
                 "linear": only before the linear layers, where the paper names it
+    skip        "none" or "mean": add a linear read of the bag's mean feature to the
+                logits, so the recurrence learns corrections to a mean-pool head (the CNN's
+                own per-bag average is close to one) rather than the whole answer
     """
 
     def __init__(self, in_dim: int = 368, hidden: int = 1024, layers: int = 2,
                  dropout: float = 0.5, n_labels: int = 30, readout: str = "mean",
-                 input_norm: str = "none", dropout_at: str = "all"):
+                 input_norm: str = "none", dropout_at: str = "all", skip: str = "none"):
         super().__init__()
         for name, value, allowed in (("readout", readout, ("mean", "ends")),
                                      ("input_norm", input_norm, ("none", "layernorm")),
-                                     ("dropout_at", dropout_at, ("all", "linear"))):
+                                     ("dropout_at", dropout_at, ("all", "linear")),
+                                     ("skip", skip, ("none", "mean"))):
             if value not in allowed:
                 raise ValueError(f"{name} {value!r} unknown; choose from {allowed}")
         self.readout = readout
@@ -64,15 +68,18 @@ class BiLSTMBagHead(nn.Module):
                             bidirectional=True, dropout=between)
         self.fc = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * hidden, hidden), nn.ReLU())
         self.out = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, n_labels))
+        self.skip = MeanPoolBagHead(in_dim, n_labels, dropout) if skip == "mean" else None
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         lengths = mask.sum(1).clamp_min(1).cpu()
         packed = pack_padded_sequence(self.norm(x), lengths, batch_first=True, enforce_sorted=False)
         steps, (h_n, _) = self.lstm(packed)
         if self.readout == "ends":  # final states: forward after step N, backward after step 0
-            return self.out(self.fc(torch.cat([h_n[-2], h_n[-1]], dim=1)))
-        h, _ = pad_packed_sequence(steps, batch_first=True, total_length=x.shape[1])
-        return self.out(masked_mean(self.fc(h), mask))
+            logits = self.out(self.fc(torch.cat([h_n[-2], h_n[-1]], dim=1)))
+        else:
+            h, _ = pad_packed_sequence(steps, batch_first=True, total_length=x.shape[1])
+            logits = self.out(masked_mean(self.fc(h), mask))
+        return logits if self.skip is None else logits + self.skip(x, mask)
 
 
 class AttentionBagHead(nn.Module):

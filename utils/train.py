@@ -262,6 +262,7 @@ class BagSettings(_Settings):
     lstm_readout: str = "mean"          # BiLSTM only: "mean" over steps or "ends" ([h_N, h_0])
     lstm_input_norm: str = "none"       # BiLSTM only: "none" or "layernorm" of the features
     lstm_dropout_at: str = "all"        # BiLSTM only: "all" or "linear" (the paper's place)
+    lstm_skip: str = "none"             # BiLSTM only: "mean" adds a linear read of the bag's mean feature
     bag_grad_clip: float | None = None  # clip the gradient norm of every step to this
 
     def build(self, in_dim: int):
@@ -270,7 +271,7 @@ class BagSettings(_Settings):
             kwargs["hidden"] = self.lstm_hidden
         if self.bag_head == "bilstm":
             kwargs.update(readout=self.lstm_readout, input_norm=self.lstm_input_norm,
-                          dropout_at=self.lstm_dropout_at)
+                          dropout_at=self.lstm_dropout_at, skip=self.lstm_skip)
         return build_bag_head(self.bag_head, in_dim=in_dim, **kwargs)
 
 
