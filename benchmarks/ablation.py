@@ -36,8 +36,10 @@ augmentation. `seconds` is the wall time to produce that row from the cached ima
 counting the stages it shares with earlier rows. `--jobs N` runs each seed's groups of rows
 that share a stage in separate processes, N at a time (a GPU's host-bound step leaves room
 for several; their `seconds` then include the wait for a shared card), and `--budget S`
-leaves out the parts not finished after S seconds. Results: <out>/results.csv (one line per
-seed and row) and a markdown table with mean ± standard deviation over seeds.
+leaves out the parts not finished after S seconds. `--head-seeds 0 1 2` trains each
++swav+ bag-head row once per head seed over the same CNN: the spread of the bag model alone.
+Results: <out>/results.csv (one line per seed, row and head seed) and a markdown table with
+mean ± standard deviation over them.
 """
 import argparse
 import dataclasses
@@ -124,10 +126,11 @@ class Seed:
                               tta_flip=self.params["tta_flip"])
         return probs, np.load(folder / "features.npy")
 
-    def bag_head(self, name, head, features, train, valid, bags_out, rows=None):
-        """`rows`: where each bag's rows of `features` are (default: the image cache)."""
+    def bag_head(self, name, head, features, train, valid, bags_out, rows=None, seed=None):
+        """`rows`: where each bag's rows of `features` are (default: the image cache); `seed`:
+        the bag model's own (initialisation, order, dropout; default the run's)."""
         rows = self.cache if rows is None else rows
-        s = BagSettings.pick({**self.params, "bag_head": head})
+        s = BagSettings.pick({**self.params, "bag_head": head, **({} if seed is None else {"seed": seed})})
         model, _ = fit_bag_model(features, rows, train, valid, s, self.device, self.work / name / "bag")
         load_best(model, self.work / name / "bag")
         orders = s.n_orders if head == "bilstm" else 1
@@ -143,7 +146,7 @@ def score(valid_bags, p_valid, test_bags, p_test, y_test):
     return {k: out[k] for k in METRICS}
 
 
-def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
+def run_seed(comp, cache, params, device, work, n_folds, rows, y_test, head_seeds=None):
     r = Seed(comp, cache, params, device, work, n_folds)
     test, train, valid = comp.test, r.train, r.valid
     results, t = {}, r.seconds
@@ -179,10 +182,20 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
         t["+swav"] += t["warmup-swav"]
         for head in ["bilstm", "attention"]:
             name = f"+swav+{head}"
-            if name in rows:
+            if name not in rows:
+                continue
+            if head_seeds is None:
                 p_valid, p_test = r.timed(name, lambda: r.bag_head(name, head, features, train, valid, [valid, test]))
                 results[name] = score(valid, p_valid, test, p_test, y_test)
                 t[name] += t["+swav"]
+                continue
+            results[name] = []  # one row per head seed, over the same CNN
+            for hs in head_seeds:
+                folder = f"{name}-head{hs}"
+                p_valid, p_test = r.timed(folder, lambda: r.bag_head(folder, head, features, train, valid,
+                                                                     [valid, test], seed=hs))
+                results[name].append({**score(valid, p_valid, test, p_test, y_test), "head_seed": hs,
+                                      "seconds": t[folder] + t["+swav"]})
     if any(row.startswith("kfold") for row in rows):
         blends = [name for name in BLEND_ROWS if name in rows]
         wanted = set(rows) | {name.removesuffix("+floor") for name in blends}
@@ -240,8 +253,9 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test):
                 results[name] = {**score(comp.train, w * p_oof[base] + (1 - w) * floor_oof, test,
                                          w * p_test[base] + (1 - w) * floor_test, y_test), "model_weight": w}
                 t[name] = t[base] + t["floor-oof"]
-    return [{"row": name, "seed": params["seed"], **results[name], "seconds": t[name]}
-            for name in rows if name in results]
+    return [{"row": name, "seed": params["seed"], "seconds": t.get(name), **res}
+            for name in rows if name in results
+            for res in (results[name] if isinstance(results[name], list) else [results[name]])]
 
 
 def table(results: pd.DataFrame) -> str:
@@ -270,6 +284,8 @@ def run_parts(args, out: Path, deadline: float | None) -> list[dict]:
                               "--data-seed", str(args.data_seed), "--style", args.style, "--folds", str(args.folds),
                               "--device", args.device, "--out", str(out), "--seeds", str(seed), "--part", name,
                               "--rows", *group]
+            if args.head_seeds is not None:
+                commands[name] += ["--head-seeds", *map(str, args.head_seeds)]
             for k, v in args.p:
                 commands[name] += ["-p", k, v]
     outcome = run_children(commands, args.jobs, folder, deadline)
@@ -291,6 +307,9 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--rows", nargs="+", default=ROWS, choices=ROWS)
+    parser.add_argument("--head-seeds", type=int, nargs="+", default=None,
+                        help="the +swav+ bag-head rows train once per head seed over the same CNN (the bag "
+                             "model's own spread; the table's ± is then over seeds and head seeds)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="runs/ablation")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
@@ -318,7 +337,7 @@ def main(argv=None):
         seed = args.seeds[0]
         params = {**profile_parameters(args.profile), **overrides, "seed": seed}
         rows = run_seed(comp, cache, params, device, out / "work" / f"seed{seed}" / args.part, args.folds,
-                        args.rows, y_test)
+                        args.rows, y_test, args.head_seeds)
         pd.DataFrame(rows).to_csv(out / "parts" / f"{args.part}.csv", index=False)
         return
     if args.jobs > 1:
@@ -329,7 +348,7 @@ def main(argv=None):
             params = {**profile_parameters(args.profile), **overrides, "seed": seed}
             work = out / "work" / f"seed{seed}"
             t1 = time.time()
-            rows += run_seed(comp, cache, params, device, work, args.folds, args.rows, y_test)
+            rows += run_seed(comp, cache, params, device, work, args.folds, args.rows, y_test, args.head_seeds)
             pd.DataFrame(rows).to_csv(out / "results.csv", index=False)
             print(f"seed {seed} done in {time.time() - t1:.0f}s", flush=True)
             print(pd.DataFrame(rows).query("seed == @seed").round(3).to_string(index=False), flush=True)
