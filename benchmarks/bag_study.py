@@ -39,6 +39,8 @@ VARIANTS = {
                                "bag_grad_clip": 1.0},
     "lr1e-3+layernorm+clip1+ends": {"bag_head": "bilstm", "lstm_lr": 1e-3, "lstm_input_norm": "layernorm",
                                     "bag_grad_clip": 1.0, "lstm_readout": "ends"},
+    "skip-mean": {"bag_head": "bilstm", "lstm_skip": "mean"},
+    "lr1e-3+skip-mean": {"bag_head": "bilstm", "lstm_lr": 1e-3, "lstm_skip": "mean"},
     "attention": {"bag_head": "attention"},
     "mean": {"bag_head": "mean"},
 }

@@ -15,7 +15,7 @@ set -uo pipefail
 BAGS=${BAGS:-8461}
 STYLE=${STYLE:-real}
 DEVICE=${DEVICE:-cuda}
-JOBS=${JOBS:-11}
+JOBS=${JOBS:-13}
 BUDGET=${BUDGET:-570}
 ROOT=${ROOT:-/tmp/bag-study}
 WORKERS=${WORKERS:-$(nproc)}
