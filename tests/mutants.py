@@ -216,6 +216,7 @@ MUTANTS = [
     ("utils/models.py", "return logits if self.skip is None else logits + self.skip(x, mask)", "return logits",
      "test_models.py"),
     ("utils/train.py", "skip=self.lstm_skip)", 'skip="none")', "test_training_stages.py"),
+    ("utils/profiles.py", '        "lstm_skip": "none",\n', "", "test_train.py"),
 ]
 
 

@@ -33,3 +33,5 @@ def test_pick_takes_only_its_fields_and_the_profile_values():
     assert s.out_hw == [112, 336] and s.hflip == 0.5
     assert s.use_weights is True  # not in any profile: the notebook default
     assert BagSettings.pick(params).lstm_hidden == 1024
+    # the paper's BiLSTM has no skip, though the kit's default (demo, cpu) has one
+    assert BagSettings.pick(params).lstm_skip == "none" != BagSettings().lstm_skip

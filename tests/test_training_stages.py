@@ -317,6 +317,6 @@ def test_bag_settings_give_the_bilstm_its_options_and_leave_other_heads_alone():
     head = s.build(16)
     assert head.readout == "ends" and isinstance(head.norm, torch.nn.LayerNorm) and head.lstm.dropout == 0.0
     assert head.skip is not None and head.skip.out[0].p == 0.4
-    assert BagSettings(bag_head="bilstm", lstm_hidden=8).build(16).skip is None
+    assert BagSettings(bag_head="bilstm", lstm_hidden=8, lstm_skip="none").build(16).skip is None
     other = BagSettings(bag_head="attention", lstm_hidden=8, lstm_readout="ends").build(16)
     assert type(other).__name__ == "AttentionBagHead"

@@ -262,7 +262,7 @@ class BagSettings(_Settings):
     lstm_readout: str = "mean"          # BiLSTM only: "mean" over steps or "ends" ([h_N, h_0])
     lstm_input_norm: str = "none"       # BiLSTM only: "none" or "layernorm" of the features
     lstm_dropout_at: str = "all"        # BiLSTM only: "all" or "linear" (the paper's place)
-    lstm_skip: str = "none"             # BiLSTM only: "mean" adds a linear read of the bag's mean feature
+    lstm_skip: str = "mean"             # BiLSTM only: a linear read of the bag's mean feature; "none": the paper's
     bag_grad_clip: float | None = None  # clip the gradient norm of every step to this
 
     def build(self, in_dim: int):
