@@ -184,17 +184,13 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test, head_seed
             name = f"+swav+{head}"
             if name not in rows:
                 continue
-            if head_seeds is None:
-                p_valid, p_test = r.timed(name, lambda: r.bag_head(name, head, features, train, valid, [valid, test]))
-                results[name] = score(valid, p_valid, test, p_test, y_test)
-                t[name] += t["+swav"]
-                continue
-            results[name] = []  # one row per head seed, over the same CNN
-            for hs in head_seeds:
-                folder = f"{name}-head{hs}"
+            results[name] = []  # one row per head seed, over the same CNN (None: the run's seed)
+            for hs in head_seeds or [None]:
+                folder = name if hs is None else f"{name}-head{hs}"
                 p_valid, p_test = r.timed(folder, lambda: r.bag_head(folder, head, features, train, valid,
                                                                      [valid, test], seed=hs))
-                results[name].append({**score(valid, p_valid, test, p_test, y_test), "head_seed": hs,
+                seeded = {} if hs is None else {"head_seed": hs}
+                results[name].append({**score(valid, p_valid, test, p_test, y_test), **seeded,
                                       "seconds": t[folder] + t["+swav"]})
     if any(row.startswith("kfold") for row in rows):
         blends = [name for name in BLEND_ROWS if name in rows]
