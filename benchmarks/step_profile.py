@@ -2,10 +2,12 @@
 each switch the chain sets (deterministic kernels, channels-last, bf16 autocast) and each
 `--compile` backend, the host's share (time to enqueue a step without waiting for the GPU:
 equal to the step's time means the GPU waits for Python), and the GPU kernels that take the
-most time. Random images, no data needed.
+most time. Random images, no data needed. `--compile cuda-graph` replays the whole step
+(forward, loss, backward, fused Adam) from one captured CUDA graph (utils.step_graph);
+on the CPU it runs eagerly.
 
     python benchmarks/step_profile.py [--device cuda] [--batch 128 512] [--steps 20]
-        [--compile inductor inductor-cudagraphs] [--no-matrix]
+        [--compile cuda-graph inductor inductor-cudagraphs] [--no-matrix]
 
 Every batch size gets the same rows. A host-bound step takes about as long at batch 512 as
 at 128, so the rows at several sizes say how far a larger batch alone goes. `--no-matrix`
@@ -24,7 +26,8 @@ from utils.augment import BatchAugment
 from utils.engine import autocast, choose_device
 from utils.losses import FocalLoss
 from utils.models import build_backbone
-from utils.train import compile_network
+from utils.step_graph import CapturedStep
+from utils.train import compile_network, step_capture
 
 
 def make_step(device, batch, channels_last, bf16, backend=None):
@@ -42,18 +45,24 @@ def make_step(device, batch, channels_last, bf16, backend=None):
     params = {k: v.to(device) for k, v in aug.params(batch * 4, torch.Generator().manual_seed(0)).items()}
     losses = []
 
+    def train_step(b, key):
+        opt.zero_grad(set_to_none=True)
+        with autocast(device, enabled=bf16):
+            logits = forward(b["x"])
+        loss = loss_fn(logits, b["y"])
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    capture = step_capture(backend, device)
+    run = CapturedStep(train_step, model, opt, capture) if capture else train_step
+
     def step(i):
         cut = slice((i % 4) * batch, (i % 4 + 1) * batch)
         x = aug.apply(images[cut], {k: v[cut] for k, v in params.items()})
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        opt.zero_grad(set_to_none=True)
-        with autocast(device, enabled=bf16):
-            logits = forward(x)
-        loss = loss_fn(logits, y[cut])
-        loss.backward()
-        opt.step()
-        losses.append(loss.detach())
+        losses.append(run({"x": x, "y": y[cut]}, 0))
     return step
 
 

@@ -8,12 +8,14 @@ paper code's loader, measured in the same run on the same images.
     images/s from the history's `train_seconds`, median over the epochs after the first.
 (c) (b) with each `--compile` value (utils.train compile_backend); the first epoch's extra
     seconds are the compile time.
-(d) the SwAV warm-up (utils.train.warm_up), images/s per view, at each `--warmup-batch`.
+(d) the SwAV warm-up (utils.train.warm_up), images/s per view, at each `--warmup-batch`, eager
+    and with each `--compile` value.
 
     python benchmarks/train_throughput.py [--device cpu|cuda] [--data DIR | --bags 60]
-        [--batch 128] [--epochs 3] [--compile inductor inductor-cudagraphs] [--warmup-batch 32 256]
+        [--batch 128] [--epochs 3] [--compile cuda-graph inductor-cudagraphs] [--warmup-batch 32 256]
 """
 import argparse
+import itertools
 import tempfile
 import time
 from pathlib import Path
@@ -110,10 +112,13 @@ def main():
             rate, extra = steady(h)
             label = "(b) chain's CNN step (fit_image_model)" if backend is None else f"(c) (b) compiled, {backend}"
             rows.append((label, rate, extra if backend else None))
-        for batch in args.warmup_batch:
-            s = WarmupSettings.pick({**paper, "warmup_epochs": 2, "warmup_batch_size": batch})
-            _, h = warm_up(cache, train, s, device, tmp / f"warmup-{batch}", progress=None)
-            rows.append((f"(d) SwAV warm-up, batch {batch}, per view", steady(h)[0], None))
+        for batch, backend in itertools.product(args.warmup_batch, [None] + args.compile):
+            s = WarmupSettings.pick({**paper, "warmup_epochs": 2, "warmup_batch_size": batch,
+                                     "compile_backend": backend})
+            _, h = warm_up(cache, train, s, device, tmp / f"warmup-{batch}-{backend}", progress=None)
+            rate, extra = steady(h)
+            rows.append((f"(d) SwAV warm-up, batch {batch}, {backend or 'eager'}, per view", rate,
+                         extra if backend else None))
 
     print(f"\n| step ({card}) | images/s | vs (a) | first-epoch extra s |")
     print("|---|---|---|---|")

@@ -217,6 +217,16 @@ MUTANTS = [
      "test_models.py"),
     ("utils/train.py", "skip=self.lstm_skip)", 'skip="none")', "test_training_stages.py"),
     ("utils/profiles.py", '        "lstm_skip": "none",\n', "", "test_train.py"),
+    ("utils/step_graph.py", "self.model.load_state_dict(model)", "None", "test_data_path.py"),
+    ("utils/step_graph.py", "if k in optim.get(id(p), {}) else v.zero_()", "if k in optim.get(id(p), {}) else None",
+     "test_data_path.py"),
+    ("utils/step_graph.py", "if self.replay is None or key != self.key:", "if self.replay is None:",
+     "test_data_path.py"),
+    ("utils/step_graph.py", "return self.replay().clone()", "return self.replay()", "test_data_path.py"),
+    ("utils/step_graph.py", 'group["lr"].fill_(lr)', 'group["lr"] = lr', "test_data_path.py"),
+    ("utils/train.py", 'desc="CNN",\n                  capture=step_capture(s.compile_backend, device))',
+     'desc="CNN")', "test_data_path.py"),
+    ("utils/engine.py", "dtype=torch.bfloat16, cache_enabled=False)", "dtype=torch.bfloat16)", "test_devices.py"),
 ]
 
 

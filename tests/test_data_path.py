@@ -175,3 +175,102 @@ def test_deterministic_kernels_are_enforced_and_cublas_is_configured():
     assert not torch.is_deterministic_algorithms_warn_only_enabled()
     assert not torch.utils.deterministic.fill_uninitialized_memory  # no NaN fill of every new tensor
     assert os.environ["CUBLAS_WORKSPACE_CONFIG"] in (":4096:8", ":16:8")
+
+
+def replay_by_rerunning(fn):
+    """The CPU's stand-in for utils.step_graph.cuda_graph: capturing runs nothing, and each
+    replay runs fn again on the same input buffers (what a graph's replay computes) and
+    refills one output tensor in place."""
+    replay_by_rerunning.captures += 1
+    out = []
+
+    def replay():
+        value = fn()
+        out.append(value.clone()) if not out else out[0].copy_(value)
+        return out[0]
+    return replay
+
+
+def _fit_small(folder, capture=None, stop_after=None, epochs=3):
+    """A model with batch norm, Adam on a per-step cosine rate, a loss that depends on the
+    epoch (as gamma does), 5 batches of 4 and a short last one of 2."""
+    from utils.schedules import CosineLR
+
+    g = seed_everything(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    data = torch.randn(22, 3, generator=torch.Generator().manual_seed(1))
+
+    def batches(epoch):
+        order = torch.randperm(22, generator=g)
+        return [{"x": data[order[i:i + 4]], "index": order[i:i + 4]} for i in range(0, 22, 4)]
+
+    def step(m, batch, epoch):
+        return ((m(batch["x"]) - 1) ** 2).mean() * (1 + epoch)
+
+    h = fit(model, opt, batches, step, epochs, folder, lr_schedule=CosineLR(0.05, 1e-3, epochs),
+            generator=g, progress=None, capture=capture, stop_after=stop_after)
+    return model, h
+
+
+def test_a_captured_step_replays_exactly_the_eager_steps_resumed_or_not(tmp_path):
+    """CapturedStep's plumbing: its warm-up steps leave no trace (weights, batch-norm
+    statistics, Adam's state), every epoch captures afresh (the loss changes with the epoch),
+    a short last batch runs eagerly, and a resumed run equals an uninterrupted one."""
+    eager, h_eager = _fit_small(tmp_path / "eager")
+    replay_by_rerunning.captures = 0
+    captured, h_captured = _fit_small(tmp_path / "captured", capture=replay_by_rerunning)
+    assert replay_by_rerunning.captures == 3  # once per epoch
+    assert h_captured.train_loss.tolist() == h_eager.train_loss.tolist()
+    assert h_captured.lr.tolist() == h_eager.lr.tolist()
+    for a, b in zip(eager.state_dict().values(), captured.state_dict().values()):
+        assert torch.equal(a, b)
+    _fit_small(tmp_path / "cut", capture=replay_by_rerunning, stop_after=1)
+    resumed, _ = _fit_small(tmp_path / "cut", capture=replay_by_rerunning)
+    for a, b in zip(eager.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_a_captured_step_keeps_checkpoints_plain_and_its_rate_in_place():
+    from utils.step_graph import portable_state, set_learning_rate
+
+    w = nn.Parameter(torch.ones(2))
+    opt = torch.optim.Adam([w], lr=0.1)
+    rate = torch.tensor(0.1)
+    opt.param_groups[0].update(lr=rate, capturable=True)  # as CapturedStep leaves it on a GPU
+    set_learning_rate(opt, 0.25)
+    assert opt.param_groups[0]["lr"] is rate and rate.item() == 0.25  # the graph reads this tensor
+    saved = portable_state(opt)["param_groups"][0]
+    assert saved["lr"] == 0.25 and type(saved["lr"]) is float and saved["capturable"] is False
+    assert opt.param_groups[0]["capturable"] is True  # the live optimiser is untouched
+    plain = torch.optim.SGD([w], lr=0.1)
+    set_learning_rate(plain, 0.5)
+    assert plain.param_groups[0]["lr"] == 0.5
+
+
+def test_the_cnn_and_warm_up_steps_replay_exactly_through_a_captured_step(tiny, tmp_path, monkeypatch):
+    """compile_backend="cuda-graph" on the chain's stages, with the graph stood in for by a
+    rerun: the static batch buffers carry images, labels, masks and the second view."""
+    import utils.train as train_module
+
+    cache, train, valid = tiny
+    cpu = torch.device("cpu")
+    assert train_module.step_capture("cuda-graph", cpu) is None  # the CPU runs the step eagerly
+    assert train_module.step_capture("cuda-graph", "cuda") is train_module.cuda_graph
+    assert train_module.step_capture("inductor", "cuda") is None
+    monkeypatch.setattr(train_module, "step_capture",
+                        lambda backend, device: replay_by_rerunning if backend == "cuda-graph" else None)
+    runs = {}
+    for backend in (None, "cuda-graph"):
+        replay_by_rerunning.captures = 0
+        s = CNNSettings(cnn_epochs=2, cnn_batch_size=8, gamma_T=2, hflip=0.5, max_rotation=15.0,
+                        compile_backend=backend, **SMALL)
+        model, h = fit_image_model(cache, train, valid, s, cpu, tmp_path / f"cnn-{backend}")
+        w = WarmupSettings(warmup_batch_size=8, compile_backend=backend, **SMALL)
+        backbone, hw = warm_up(cache, train, w, cpu, tmp_path / f"warm-{backend}")
+        runs[backend] = (model, h, backbone, hw, replay_by_rerunning.captures)
+    (m1, h1, b1, w1, _), (m2, h2, b2, w2, captures) = runs[None], runs["cuda-graph"]
+    assert captures == 2 + 1  # the CNN's two epochs, the warm-up's one
+    assert h1.train_loss.tolist() == h2.train_loss.tolist() and w1.train_loss.tolist() == w2.train_loss.tolist()
+    for one, two in ((m1, m2), (b1, b2)):
+        assert all(torch.equal(a, b) for a, b in zip(one.state_dict().values(), two.state_dict().values()))

@@ -33,6 +33,7 @@ def test_autocast_is_bf16_on_a_gpu_and_off_on_the_cpu():
         gpu = autocast(torch.device("cuda"))
         off = autocast(torch.device("cuda"), enabled=False)
     assert isinstance(gpu, torch.autocast) and gpu.device == "cuda" and gpu.fast_dtype == torch.bfloat16
+    assert gpu._cache_enabled is False  # a captured step casts its weights on every replay
     assert not isinstance(off, torch.autocast)
 
 
@@ -132,3 +133,42 @@ def test_a_resumed_gpu_run_equals_an_uninterrupted_one_dropout_included(tmp_path
     resumed = run(tmp_path / "cut")  # seeded afresh: only the saved CUDA state gives epoch 2 its masks
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
+
+
+@pytest.mark.gpu
+@requires_gpu
+@pytest.mark.parametrize("amp", [False, True])
+def test_a_captured_step_trains_as_the_eager_one_and_twice_the_same_on_the_gpu(demo_dir, tmp_path, amp):
+    """compile_backend="cuda-graph" replays the eager kernels; only the learning rate differs,
+    read from a float32 tensor where eager passes a double. So: the CNN (fused Adam, the rate
+    refilled every step) and the warm-up (fused SGD, two views) track eager closely, the same
+    seed twice gives the same bytes, and a captured run cut after an epoch and resumed equals
+    an uninterrupted one."""
+    from utils.cache import build_cache
+    from utils.data import read_competition
+    from utils.train import CNNSettings, WarmupSettings, fit_image_model, warm_up
+
+    comp = read_competition(demo_dir, check_images=False)
+    cache = build_cache(comp, tmp_path)
+    train, valid, cuda = comp.train[:12], comp.train[12:16], torch.device("cuda")
+
+    def cnn(backend, folder, stop_after=None):
+        s = CNNSettings(cnn_epochs=3, cnn_batch_size=8, gamma_T=2, hflip=0.5, max_rotation=15.0, amp=amp,
+                        compile_backend=backend)
+        return fit_image_model(cache, train, valid, s, cuda, tmp_path / folder, stop_after=stop_after)
+
+    def warm(backend, folder):
+        s = WarmupSettings(warmup_batch_size=8, amp=amp, compile_backend=backend)
+        return warm_up(cache, train, s, cuda, tmp_path / folder)
+
+    def same(one, two):
+        return all(torch.equal(a, b) for a, b in zip(one.state_dict().values(), two.state_dict().values()))
+
+    for run in (cnn, warm):
+        name = run.__name__
+        (_, h_eager), (captured, h_captured) = run(None, f"{name}-eager"), run("cuda-graph", f"{name}-captured")
+        assert h_captured.train_loss.tolist() == pytest.approx(h_eager.train_loss.tolist(), rel=1e-2)
+        again, h_again = run("cuda-graph", f"{name}-again")
+        assert h_again.train_loss.tolist() == h_captured.train_loss.tolist() and same(captured, again)
+    cnn("cuda-graph", "cut", stop_after=1)
+    assert same(cnn("cuda-graph", "cut")[0], cnn("cuda-graph", "cnn-captured")[0])  # the latter: loaded, done

@@ -25,6 +25,7 @@ from torch import nn
 
 from .atomic import atomic_path
 from .progress import progress as progress_bar
+from .step_graph import CapturedStep, portable_state, set_learning_rate
 
 
 def choose_device(device: str = "auto") -> torch.device:
@@ -57,9 +58,10 @@ def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
 
 
 def autocast(device: torch.device, enabled: bool = True):
-    """bfloat16 autocast on the GPU; plain float32 on the CPU (exact and reproducible)."""
+    """bfloat16 autocast on the GPU; plain float32 on the CPU (exact and reproducible).
+    No cast cache: a captured step (utils.step_graph) must cast its weights every replay."""
     if device.type == "cuda" and enabled:
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False)
     return nullcontext()
 
 
@@ -126,7 +128,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
         on_epoch_start: Callable[[int], dict] | None = None,
         generator: torch.Generator | None = None, progress: str | None = "text",
         stop_after: int | None = None, key: str | None = None, desc: str = "training",
-        clip_grad_norm: float | None = None) -> pd.DataFrame:
+        clip_grad_norm: float | None = None, capture: Callable | None = None) -> pd.DataFrame:
     """Train for `epochs`, resuming from `checkpoint_dir/last.pt` if present.
 
     batches(epoch) yields batches (with len(batches) they are not all made up front);
@@ -142,7 +144,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
     `stop_after` ends the call after that many epochs (tests
     use it to simulate an interruption). `key` (see run_key) must match the checkpoint's
     for it to be resumed; otherwise training starts afresh. `clip_grad_norm` rescales each
-    step's gradients to at most that norm.
+    step's gradients to at most that norm. `capture` (utils.step_graph.cuda_graph) replays
+    each epoch's steps from one captured graph (CapturedStep) instead of running them eagerly.
     """
     checkpoint_dir = Path(checkpoint_dir)
     last = checkpoint_dir / "last.pt"
@@ -162,6 +165,17 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
     bar = progress_bar(total=epochs, desc=desc, style=progress)
     bar.update(start)
     n_batches = len(batches) if hasattr(batches, "__len__") else None
+
+    def one_step(batch, epoch):
+        optimizer.zero_grad(set_to_none=True)
+        loss = train_step(model, batch, epoch)
+        loss.backward()
+        if clip_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+        optimizer.step()
+        return loss.detach()
+
+    step = CapturedStep(one_step, model, optimizer, capture) if capture is not None else one_step
     for epoch in range(start, epochs):
         t0 = time.time()
         extra = on_epoch_start(epoch) if on_epoch_start else {}
@@ -173,15 +187,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
         losses = []  # kept on the device: read once per epoch, not once per step
         for i, batch in enumerate(epoch_batches):
             if lr_schedule is not None:
-                for group in optimizer.param_groups:
-                    group["lr"] = lr_schedule(epoch + i / total)
-            optimizer.zero_grad(set_to_none=True)
-            loss = train_step(model, batch, epoch)
-            loss.backward()
-            if clip_grad_norm is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-            optimizer.step()
-            losses.append(loss.detach())
+                set_learning_rate(optimizer, lr_schedule(epoch + i / total))
+            losses.append(step(batch, epoch))
         losses = torch.stack(losses).float().cpu() if losses else torch.zeros(0)
         bad = (~torch.isfinite(losses)).nonzero()
         if len(bad):
@@ -190,7 +197,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
                                      f"{last} keeps the last good epoch")
         train_seconds = time.time() - t0
         row = {"epoch": epoch, "train_loss": float(losses.double().mean()) if len(losses) else float("nan"),
-               "lr": optimizer.param_groups[0]["lr"], **(extra or {})}
+               "lr": float(optimizer.param_groups[0]["lr"]), **(extra or {})}
         if evaluate is not None:
             model.eval()
             with torch.no_grad():
@@ -202,7 +209,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
             best = max(metric, best) if np.isfinite(metric) else best
             save_atomic({"model": model.state_dict(), "epoch": epoch, "metrics": row},
                         checkpoint_dir / "best.pt")
-        save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        save_atomic({"model": model.state_dict(), "optimizer": portable_state(optimizer),
                      "epoch": epoch, "history": history, "best": best, "key": key,
                      "rng": _rng_state(generator)}, last)
         shown = {"loss": row["train_loss"], **({select: row[f"valid_{select}"]} if f"valid_{select}" in row else {})}

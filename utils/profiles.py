@@ -29,7 +29,7 @@ COMMON = {
     # flips off by default, and no flip test-time augmentation for a model trained without.
     "hflip": 0.0, "vflip": 0.0, "tta_flip": False,
     "max_rotation": 15.0,
-    "compile_backend": None,  # eager; "inductor" compiles the training forward (BENCHMARKS.md)
+    "compile_backend": None,  # eager; "cuda-graph" replays the step, "inductor" compiles it (BENCHMARKS.md)
 }
 
 # Plain BCE (with the stage mask): on realistic images the paper's focal loss, w_m and tempering

@@ -21,6 +21,7 @@ from .losses import FocalLoss, label_pos_weights
 from .metrics import evaluate
 from .models import build_backbone, build_bag_head, image_features
 from .schedules import CosineLR, GammaSchedule, TemperingSchedule
+from .step_graph import cuda_graph
 from .swav import SwAVHead, agreement_loss, swav_loss
 
 
@@ -43,7 +44,7 @@ class ImageSettings(_Settings):
     hflip: float = 0.0
     vflip: float = 0.0
     max_rotation: float = 0.0
-    compile_backend: str | None = None  # compile the training forward: "inductor", "inductor-cudagraphs"
+    compile_backend: str | None = None  # "cuda-graph" (the step captured), "inductor", "inductor-cudagraphs"
     amp: bool = True                    # bf16 autocast on a GPU (the CPU always runs float32)
     channels_last: bool = True          # NHWC activations (faster on the CPU; see BENCHMARKS.md for GPUs)
 
@@ -85,13 +86,20 @@ def warmup_partners(rows: list, within_bag: bool, rng: np.random.Generator) -> n
 def compile_network(fn, backend: str | None):
     """`fn` through torch.compile with `backend` ("inductor", "inductor-cudagraphs" for
     inductor with CUDA graphs, or any torch.compile backend such as "aot_eager"), or
-    unchanged. Only the network is compiled: the loss's gamma and the learning rate change
-    between epochs without a recompile."""
-    if not backend:
+    unchanged (None, or "cuda-graph": see step_capture). Only the network is compiled: the
+    loss's gamma and the learning rate change between epochs without a recompile."""
+    if not backend or backend == "cuda-graph":
         return fn
     if backend == "inductor-cudagraphs":
         return torch.compile(fn, backend="inductor", mode="reduce-overhead")
     return torch.compile(fn, backend=backend)
+
+
+def step_capture(backend: str | None, device):
+    """For `fit`: with backend "cuda-graph" on a GPU, each epoch's whole eager step (forward,
+    loss, backward, optimiser) is captured once and replayed (utils.step_graph): same
+    kernels, no compile, no Python between steps. Elsewhere None: the CPU runs the step as is."""
+    return cuda_graph if backend == "cuda-graph" and torch.device(device).type == "cuda" else None
 
 
 def _optimizer_options(device) -> dict:
@@ -149,7 +157,8 @@ def warm_up(cache, bags, s: WarmupSettings, device, checkpoint_dir, inputs: dict
     key = run_key(settings=dataclasses.asdict(s), **(inputs or {}))
     history = fit(net, optimizer, batches, train_step, s.warmup_epochs, checkpoint_dir,
                   on_epoch_start=lambda epoch: {"train_images": len(batches) * s.warmup_batch_size},
-                  generator=generator, key=key, progress=progress, desc="warm-up")
+                  generator=generator, key=key, progress=progress, desc="warm-up",
+                  capture=step_capture(s.compile_backend, device))
     return model, _with_rate(history)  # images/s per view
 
 
@@ -240,7 +249,8 @@ def fit_image_model(cache, train, valid, s: CNNSettings, device, checkpoint_dir,
     history = fit(model, optimizer, batches, train_step, s.cnn_epochs, checkpoint_dir,
                   lr_schedule=CosineLR(s.cnn_lr, s.cnn_lr_min, s.cnn_lr_T), evaluate=validate,
                   select=s.select_metric, on_epoch_start=on_epoch_start, generator=generator,
-                  stop_after=stop_after, key=key, progress=progress, desc="CNN")
+                  stop_after=stop_after, key=key, progress=progress, desc="CNN",
+                  capture=step_capture(s.compile_backend, device))
     return model, _with_rate(history)
 
 
