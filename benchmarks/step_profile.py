@@ -1,10 +1,10 @@
 """Where a training step's time goes: milliseconds per CNN step (RegNetY-200MF, 112x336) for
 each switch the chain sets (deterministic kernels, channels-last, bf16 autocast) and each
 `--compile` backend, the host's share (time to enqueue a step without waiting for the GPU:
-equal to the step's time means the GPU waits for Python), and the GPU kernels that take the
-most time. Random images, no data needed. `--compile cuda-graph` replays the whole step
-(forward, loss, backward, fused Adam) from one captured CUDA graph (utils.step_graph);
-on the CPU it runs eagerly.
+equal to the step's time means the GPU waits for Python), the operations the host dispatches
+per step, and the GPU kernels that take the most time. Random images, no data needed.
+`--compile cuda-graph` replays the whole step (forward, loss, backward, fused Adam) from one
+captured CUDA graph (utils.step_graph); on the CPU it runs eagerly.
 
     python benchmarks/step_profile.py [--device cuda] [--batch 128 512] [--steps 20]
         [--compile cuda-graph inductor inductor-cudagraphs] [--no-matrix]
@@ -71,8 +71,18 @@ def sync(device):
         torch.cuda.synchronize()
 
 
+def host_operations(step, i) -> int:
+    """Operations the host dispatches for one step (the profiler's top-level CPU events): what
+    Python enqueues one by one, whatever the device."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        step(i)
+    return sum(event.cpu_parent is None for event in prof.events())
+
+
 def measure(device, batch, steps, deterministic, channels_last, bf16, backend=None):
-    """(ms per step, host ms per step, seconds of the first 3 steps: compile and warm-up)."""
+    """(ms per step, host ms per step, seconds of the first 3 steps: compile and warm-up,
+    host operations per step)."""
     torch.use_deterministic_algorithms(deterministic)
     torch.utils.deterministic.fill_uninitialized_memory = False  # as utils.engine.seed_everything
     step = make_step(device, batch, channels_last, bf16, backend)
@@ -87,7 +97,7 @@ def measure(device, batch, steps, deterministic, channels_last, bf16, backend=No
     host = time.perf_counter() - t0
     sync(device)
     total = time.perf_counter() - t0
-    return 1000 * total / steps, 1000 * host / steps, first
+    return 1000 * total / steps, 1000 * host / steps, first, host_operations(step, steps)
 
 
 def main():
@@ -101,8 +111,9 @@ def main():
     device = choose_device(args.device)
     card = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"
     print(f"{card}, torch {torch.__version__}, 112x336")
-    print("| batch | compiled | deterministic | channels-last | bf16 | ms/step | host ms/step | images/s | first 3 steps s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| batch | compiled | deterministic | channels-last | bf16 | ms/step | host ms/step | host ops/step "
+          "| images/s | first 3 steps s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     if args.no_matrix:  # the paper profile's settings: deterministic, float32, contiguous
         rows = [(backend, True, False, False) for backend in [None, *args.compile]]
     else:
@@ -110,8 +121,8 @@ def main():
         rows += [(b, True, cl, cl) for b in args.compile for cl in (False, True)]
     for batch in args.batch:
         for backend, det, cl, bf16 in rows:
-            ms, host, first = measure(device, batch, args.steps, det, cl, bf16, backend)
-            print(f"| {batch} | {backend or 'eager'} | {det} | {cl} | {bf16} | {ms:.1f} | {host:.1f} "
+            ms, host, first, ops = measure(device, batch, args.steps, det, cl, bf16, backend)
+            print(f"| {batch} | {backend or 'eager'} | {det} | {cl} | {bf16} | {ms:.1f} | {host:.1f} | {ops} "
                   f"| {1000 * batch / ms:,.0f} | {first:.1f} |", flush=True)
     if device.type == "cuda":
         from torch.profiler import ProfilerActivity, profile

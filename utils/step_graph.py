@@ -64,8 +64,9 @@ class CapturedStep:
     handles, the optimiser its state), then puts the model, optimiser and RNG back as they
     were, so that every training step, the first included, is a replay: a run resumed
     mid-way replays the same steps as an uninterrupted one. Each new `key` captures afresh.
-    Batches are copied into fixed input buffers; one whose tensors differ in shape from the
-    first (a short last batch) runs eagerly instead.
+    Batches' tensors are copied into fixed input buffers (anything else in a batch is taken
+    as it was at capture); a batch whose tensors differ from the first's in names, shapes or
+    dtypes (a short last batch) runs eagerly instead.
     """
 
     def __init__(self, step: Callable[[dict, object], torch.Tensor], model: torch.nn.Module,
@@ -76,7 +77,8 @@ class CapturedStep:
     def fits(self, batch: dict) -> bool:
         if self.inputs is None:
             return True
-        return all(isinstance(batch.get(k), torch.Tensor) and batch[k].shape == v.shape
+        tensors = {k for k, v in batch.items() if isinstance(v, torch.Tensor)}
+        return tensors == set(self.inputs) and all(batch[k].shape == v.shape
                    and batch[k].dtype == v.dtype and batch[k].device == v.device
                    for k, v in self.inputs.items())
 
