@@ -223,6 +223,7 @@ MUTANTS = [
     ("utils/step_graph.py", "if self.replay is None or key != self.key:", "if self.replay is None:",
      "test_data_path.py"),
     ("utils/step_graph.py", "return self.replay().clone()", "return self.replay()", "test_data_path.py"),
+    ("utils/step_graph.py", "if not self.fits(batch):", "if False:", "test_data_path.py"),
     ("utils/step_graph.py", 'group["lr"].fill_(lr)', 'group["lr"] = lr', "test_data_path.py"),
     ("utils/train.py", 'desc="CNN",\n                  capture=step_capture(s.compile_backend, device))',
      'desc="CNN")', "test_data_path.py"),

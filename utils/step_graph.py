@@ -78,9 +78,9 @@ class CapturedStep:
         if self.inputs is None:
             return True
         tensors = {k for k, v in batch.items() if isinstance(v, torch.Tensor)}
-        return tensors == set(self.inputs) and all(batch[k].shape == v.shape
-                   and batch[k].dtype == v.dtype and batch[k].device == v.device
-                   for k, v in self.inputs.items())
+        return tensors == set(self.inputs) and all(
+            (batch[k].shape, batch[k].dtype, batch[k].device) == (v.shape, v.dtype, v.device)
+            for k, v in self.inputs.items())
 
     def __call__(self, batch: dict, key=None) -> torch.Tensor:
         if not self.fits(batch):
