@@ -99,31 +99,32 @@ class CapturedStep:
         return self.replay().clone()  # the graph's output is overwritten by the next replay
 
     def _warm_up(self, static: dict, key) -> None:
+        device = next(self.model.parameters()).device
         model = {k: v.clone() for k, v in self.model.state_dict().items()}
-        optim = {id(p): {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in s.items()}
+        optim = {id(p): {k: v.clone() for k, v in s.items() if isinstance(v, torch.Tensor)}
                  for p, s in self.optimizer.state.items()}
         rng = (torch.get_rng_state(), torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None)
-        side = torch.cuda.Stream() if torch.cuda.is_initialized() else None
+        side = torch.cuda.Stream(device) if device.type == "cuda" else None
         if side is not None:
-            side.wait_stream(torch.cuda.current_stream())
+            side.wait_stream(torch.cuda.current_stream(device))
         with torch.cuda.stream(side) if side is not None else nullcontext():
             for _ in range(WARMUP_STEPS):
                 self.step(static, key)
         if side is not None:
-            torch.cuda.current_stream().wait_stream(side)
+            torch.cuda.current_stream(device).wait_stream(side)
         self.model.load_state_dict(model)  # copies in place: the graph sees the same tensors
         for p, s in self.optimizer.state.items():
-            for k, v in s.items():  # state the warm-up created starts from zero, as a fresh one
-                if isinstance(v, torch.Tensor):
-                    v.copy_(optim[id(p)][k]) if k in optim.get(id(p), {}) else v.zero_()
+            for k, v in s.items():
+                if k in optim.get(id(p), {}):
+                    v.copy_(optim[id(p)][k])
+                elif isinstance(v, torch.Tensor):  # state the warm-up created starts from zero, as a fresh one
+                    v.zero_()
         torch.set_rng_state(rng[0])
         if rng[1] is not None:
             torch.cuda.set_rng_state_all(rng[1])
-        device = next(self.model.parameters()).device
         if device.type != "cuda":  # tests stand in for the graph on the CPU, where the rate stays a float
             return
         for group in self.optimizer.param_groups:  # refilled between replays (set_learning_rate)
             group["lr"] = torch.tensor(float(group["lr"]), dtype=torch.float32, device=device)
             if "capturable" in group:
                 group["capturable"] = True
-
