@@ -230,8 +230,24 @@ MUTANTS = [
 ]
 
 
+def stale(numbers=None) -> list[str]:
+    """Entries that an edit left behind: their code is not found exactly once in their file,
+    or a test file they name is gone (tests/test_mutants_table.py checks the whole table)."""
+    problems = []
+    for i in range(len(MUTANTS)) if numbers is None else numbers:
+        file, code, mutant, tests = MUTANTS[i]
+        copies = (ROOT / file).read_text().count(code)
+        if copies != 1:
+            problems.append(f"mutant {i}: {file} has {copies} copies of {code!r}")
+        problems += [f"mutant {i}: no tests/{t}" for t in tests.split() if not (ROOT / "tests" / t).exists()]
+    return problems
+
+
 def run(numbers, python: str) -> list[int]:
     """Apply each mutant in a copy of the kit and run its tests; the numbers that survived."""
+    problems = stale(numbers)
+    if problems:  # before any test runs, not half-way through
+        raise SystemExit("update MUTANTS:\n" + "\n".join(problems))
     survivors = []
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         copy = Path(tmp) / "kit"
@@ -242,8 +258,6 @@ def run(numbers, python: str) -> list[int]:
             file, code, mutant, tests = MUTANTS[i]
             path = copy / file
             source = path.read_text()
-            if source.count(code) != 1:
-                raise SystemExit(f"mutant {i}: {file} has {source.count(code)} copies of {code!r}; update MUTANTS")
             path.write_text(source.replace(code, mutant))
             try:  # python -m puts the copy first on sys.path, ahead of an editable install
                 done = subprocess.run([python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",

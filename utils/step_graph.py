@@ -87,8 +87,9 @@ class CapturedStep:
             return self.step(batch, key)
         if self.inputs is None:
             self.inputs = {k: v.clone() for k, v in batch.items() if isinstance(v, torch.Tensor)}
-        for k, v in self.inputs.items():
-            v.copy_(batch[k])
+        else:
+            for k, v in self.inputs.items():
+                v.copy_(batch[k])
         static = {**batch, **self.inputs}
         if self.replay is None:
             self._warm_up(static, key)
