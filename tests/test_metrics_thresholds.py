@@ -29,6 +29,46 @@ def test_metrics_equal_sklearn():
         f1_score(y, pred, labels=list(range(29)), average="macro", zero_division=0))
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_metrics_equal_sklearn_with_ties_and_empty_rows(seed):
+    # The kit scores in numpy (ranks, counts); sklearn is the truth. Probabilities rounded to
+    # one decimal tie often, as a saturated model's do; some bags and labels have no positive
+    # and no prediction, where F1 is 0 by zero_division=0.
+    rng = np.random.default_rng(seed)
+    n = 60 + 40 * seed
+    y = (rng.random((n, 30)) < 0.2).astype(int)
+    y[:, 28] = 0
+    y[:, 27] = 1  # a single class either way: no AUC
+    y[: 5 + seed] = 0  # bags without a positive label
+    p = np.round(np.clip(0.25 * y + 0.75 * rng.random((n, 30)), 0, 1), 1).astype(np.float32)
+    pred = (p > 0.5).astype(int)
+    pred[:3] = 0  # bags with no prediction, some with no truth either
+    pred[:, 28] = 0  # a label with neither truth nor prediction
+    scored = [j for j in range(30) if 0 < y[:, j].sum() < n]
+    rows = (y.sum(1) > 0) & (y.sum(1) < 30)
+    present = [j for j in range(30) if y[:, j].sum() > 0]
+    exact = dict(rel=0, abs=1e-12)
+    assert roc_auc_macro(y, p) == (pytest.approx(roc_auc_score(y[:, scored], p[:, scored], average="macro"),
+                                                 **exact), len(scored))
+    assert roc_auc_per_sample(y, p) == pytest.approx(roc_auc_score(y[rows], p[rows], average="samples"), **exact)
+    assert f1_samples(y, pred) == pytest.approx(f1_score(y, pred, average="samples", zero_division=0), **exact)
+    assert f1_macro(y, pred, "all") == pytest.approx(f1_score(y, pred, average="macro", zero_division=0), **exact)
+    assert f1_macro(y, pred) == pytest.approx(
+        f1_score(y, pred, labels=present, average="macro", zero_division=0), **exact)
+
+
+def test_labels_other_than_0_and_1_are_refused_with_their_position():
+    y, p = _case()
+    bad = y.copy()
+    bad[4, 2] = 2
+    with pytest.raises(ValueError, match="truth must be 0 or 1; found 2 at row 4, label 2"):
+        evaluate(bad, p)
+    pred = (p > 0.5).astype(int)
+    pred[6, 1] = -1
+    with pytest.raises(ValueError, match="prediction must be 0 or 1; found -1 at row 6, label 1"):
+        f1_samples(y, pred)
+
+
 def test_within_stage_auc_scores_each_label_on_its_allowed_bags_only():
     y, p = _case(seed=5)
     mask = np.random.default_rng(5).random(y.shape) < 0.6
