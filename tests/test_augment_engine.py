@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -189,6 +191,49 @@ def test_fit_sets_the_lr_every_step_and_a_resume_keeps_the_best_epoch(tmp_path):
     _scored_run(tmp_path / "b")               # epoch 2 only ties, 3 is lower: best.pt stays epoch 1
     for run in "ab":
         assert torch.load(tmp_path / run / "best.pt", weights_only=False)["epoch"] == 1, run
+
+
+def _slow_disk_run(folder, monkeypatch, checkpoint_share):
+    """12 epochs of 4 steps on a clock where a step takes 1 s and a file save 1 s; the
+    score peaks at epoch 3. Returns the model and the (file, epoch) of every save."""
+    import types
+
+    import utils.engine as engine
+    now, saves, real_save = [0.0], [], engine.save_atomic
+
+    def slow_save(obj, path):
+        now[0] += 1.0
+        saves.append((Path(path).name, obj["epoch"]))
+        real_save(obj, path)
+
+    def step(m, batch, epoch):
+        now[0] += 1.0
+        return (m(x) ** 2).mean()
+
+    monkeypatch.setattr(engine, "save_atomic", slow_save)
+    monkeypatch.setattr(engine, "time", types.SimpleNamespace(time=lambda: now[0]))
+    g = seed_everything(0)
+    model = nn.Linear(4, 1)
+    x = torch.randn(8, 4, generator=torch.Generator().manual_seed(1))
+    scores = iter([0.1, 0.2, 0.3, 0.9, 0.5] + [0.4] * 7)
+    fit(model, torch.optim.SGD(model.parameters(), lr=0.1), lambda e: [0, 1, 2, 3], step, 12, folder,
+        evaluate=lambda m: {"s": next(scores)}, select="s", generator=g, progress=None,
+        checkpoint_share=checkpoint_share)
+    return model, saves
+
+
+def test_checkpoints_take_their_share_of_the_time_and_best_pt_still_holds_the_best_epoch(tmp_path, monkeypatch):
+    every, saves_every = _slow_disk_run(tmp_path / "every", monkeypatch, None)
+    assert [e for f, e in saves_every if f == "last.pt"] == list(range(12))
+    shared, saves = _slow_disk_run(tmp_path / "shared", monkeypatch, 0.05)
+    # Epoch 0 saves best.pt and last.pt: 2 s. At 5% the next save is due 40 s later, after
+    # 10 epochs of 4 s (epoch 10); the last epoch always saves.
+    assert saves == [("best.pt", 0), ("last.pt", 0), ("best.pt", 3), ("last.pt", 10), ("last.pt", 11)]
+    for name in ("best.pt", "last.pt"):
+        a, b = (torch.load(tmp_path / run / name, weights_only=False) for run in ("every", "shared"))
+        assert a["epoch"] == b["epoch"] == {"best.pt": 3, "last.pt": 11}[name]
+        assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"]), name
+    assert torch.equal(every.weight, shared.weight)
 
 
 def test_affine_grid_matches_torch():

@@ -1,10 +1,11 @@
 """The fit and predict loops every notebook shares.
 
 `fit` runs epochs of `train_step` over `batches(epoch)`, sets the learning rate from a
-schedule, evaluates, keeps a per-epoch history (a DataFrame), saves `last.pt` after every
-epoch and `best.pt` whenever the selection metric improves, both atomically. Rerunning
-with the same checkpoint folder resumes after the last complete epoch, RNG states
-included, so an interrupted CPU run ends exactly where an uninterrupted one does.
+schedule, evaluates, keeps a per-epoch history (a DataFrame), and saves `last.pt` and
+`best.pt` (the epoch the selection metric liked best) atomically: after the first and the
+last epoch, and in between as often as a set share of the time allows. Rerunning with the
+same checkpoint folder resumes after the last saved epoch, RNG states included, so an
+interrupted CPU run ends exactly where an uninterrupted one does.
 """
 from __future__ import annotations
 
@@ -128,7 +129,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
         on_epoch_start: Callable[[int], dict] | None = None,
         generator: torch.Generator | None = None, progress: str | None = "text",
         stop_after: int | None = None, key: str | None = None, desc: str = "training",
-        clip_grad_norm: float | None = None, capture: Callable | None = None) -> pd.DataFrame:
+        clip_grad_norm: float | None = None, capture: Callable | None = None,
+        checkpoint_share: float | None = 0.05) -> pd.DataFrame:
     """Train for `epochs`, resuming from `checkpoint_dir/last.pt` if present.
 
     batches(epoch) yields batches (with len(batches) they are not all made up front);
@@ -146,10 +148,16 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
     for it to be resumed; otherwise training starts afresh. `clip_grad_norm` rescales each
     step's gradients to at most that norm. `capture` (utils.step_graph.cuda_graph) replays
     each epoch's steps from one captured graph (CapturedStep) instead of running them eagerly.
+    `checkpoint_share` caps the share of the time spent saving: after an epoch, the
+    checkpoints are saved only once that share of the time since the last save covers what
+    the last save took (None: after every epoch). The paper's BiLSTM head with its Adam state
+    is 465 MB a save, slower than its epoch on a GPU; the first and last epochs always save.
     """
     checkpoint_dir = Path(checkpoint_dir)
     last = checkpoint_dir / "last.pt"
     history, start, best = [], 0, -np.inf
+    saved, saved_at, save_seconds = None, None, 0.0  # the epoch last.pt holds, when and how long it took
+    pending_best = None  # the best epoch's weights, until the next save
     state = torch.load(last, map_location="cpu", weights_only=False) if last.exists() else None
     if state is not None and state.get("key") != key:
         print(f"{last} was made with other settings or inputs; training afresh")
@@ -159,6 +167,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
         optimizer.load_state_dict(state["optimizer"])
         _set_rng_state(state["rng"], generator)
         history, start, best = state["history"], state["epoch"] + 1, state["best"]
+        saved = state["epoch"]
         if start < epochs:
             print(f"resuming from {last} after epoch {start - 1}")
     done = 0
@@ -193,8 +202,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
         bad = (~torch.isfinite(losses)).nonzero()
         if len(bad):
             i = int(bad[0])
-            raise FloatingPointError(f"loss is {losses[i].item()} at epoch {epoch}, batch {i}; "
-                                     f"{last} keeps the last good epoch")
+            kept = f"{last} keeps epoch {saved}" if saved is not None else f"no {last} was saved yet"
+            raise FloatingPointError(f"loss is {losses[i].item()} at epoch {epoch}, batch {i}; {kept}")
         train_seconds = time.time() - t0
         row = {"epoch": epoch, "train_loss": float(losses.double().mean()) if len(losses) else float("nan"),
                "lr": float(optimizer.param_groups[0]["lr"]), **(extra or {})}
@@ -204,18 +213,27 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
                 row.update({f"valid_{k}": v for k, v in evaluate(model).items()})
         row["train_seconds"], row["seconds"] = train_seconds, time.time() - t0
         history.append(row)
+        done += 1
+        due = (checkpoint_share is None or saved_at is None or epoch == epochs - 1 or done == stop_after
+               or (time.time() - saved_at) * checkpoint_share >= save_seconds)
         metric = row.get(f"valid_{select}", -row["train_loss"]) if select else -row["train_loss"]
-        if metric > best or not (checkpoint_dir / "best.pt").exists():  # a NaN metric still leaves one
+        no_best_yet = pending_best is None and not (checkpoint_dir / "best.pt").exists()
+        if metric > best or no_best_yet:  # a NaN metric still leaves one
             best = max(metric, best) if np.isfinite(metric) else best
-            save_atomic({"model": model.state_dict(), "epoch": epoch, "metrics": row},
-                        checkpoint_dir / "best.pt")
-        save_atomic({"model": model.state_dict(), "optimizer": portable_state(optimizer),
-                     "epoch": epoch, "history": history, "best": best, "key": key,
-                     "rng": _rng_state(generator)}, last)
+            weights = model.state_dict() if due else {k: v.detach().clone() for k, v in model.state_dict().items()}
+            pending_best = {"model": weights, "epoch": epoch, "metrics": row}
+        if due:
+            t_save = time.time()
+            if pending_best is not None:
+                save_atomic(pending_best, checkpoint_dir / "best.pt")
+                pending_best = None
+            save_atomic({"model": model.state_dict(), "optimizer": portable_state(optimizer),
+                         "epoch": epoch, "history": history, "best": best, "key": key,
+                         "rng": _rng_state(generator)}, last)
+            saved, saved_at, save_seconds = epoch, time.time(), time.time() - t_save
         shown = {"loss": row["train_loss"], **({select: row[f"valid_{select}"]} if f"valid_{select}" in row else {})}
         bar.set_postfix({k: round(v, 4) for k, v in shown.items()}, refresh=False)
         bar.update(1)
-        done += 1
         if stop_after is not None and done >= stop_after:
             break
     bar.close()
