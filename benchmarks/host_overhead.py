@@ -1,0 +1,145 @@
+"""What the host does between training steps, which a GPU waits for: scoring every epoch,
+tuning thresholds, and saving checkpoints. Each is measured against its baseline in the
+same run:
+
+(a) scoring one validation epoch (`utils.metrics.evaluate`: macro, per-bag and within-stage
+    AUC, macro- and sample-F1) against the same scores from sklearn, per call, at the
+    paper profile's 423 validation bags, the cpu profile's 846 and the 4230 test bags;
+(b) 06's threshold refinement for sample-F1 (`tune_for_sample_f1`) with the kit's F1
+    against sklearn's, and whether both choose the same thresholds;
+(c) `fit`'s own cost per epoch with the paper's BiLSTM head (hidden 1024, 38.7M weights
+    and Adam's state: 465 MB a save) and RegNetY-200MF, saving after every epoch against
+    the default `checkpoint_share` of 5%. Its steps are one tiny batch, so an epoch is
+    mostly the save, as on a GPU where the head's epoch takes less than its save.
+
+    python benchmarks/host_overhead.py [--bags 423 846 4230] [--epochs 20] [--repeats 3]
+"""
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import f1_score, roc_auc_score
+
+import utils.engine
+import utils.thresholds
+from utils.engine import fit, seed_everything
+from utils.metrics import evaluate
+from utils.models import BiLSTMBagHead, build_backbone
+from utils.thresholds import tune_for_sample_f1, tune_thresholds
+
+
+def sklearn_scores(y, p, pred, mask) -> dict:
+    """The scores of `evaluate` as sklearn computes them (the kit's code before 2026-11-27)."""
+    auc_cols = [j for j in range(y.shape[1]) if 0 < y[:, j].sum() < len(y)]
+    rows = (y.sum(1) > 0) & (y.sum(1) < y.shape[1])
+    within = [roc_auc_score(y[mask[:, j], j], p[mask[:, j], j]) for j in range(y.shape[1])
+              if 0 < y[mask[:, j], j].sum() < mask[:, j].sum()]
+    return {"auc": roc_auc_score(y[:, auc_cols], p[:, auc_cols], average="macro"),
+            "auc_samples": roc_auc_score(y[rows], p[rows], average="samples"),
+            "macro_f1": f1_score(y, pred, labels=np.flatnonzero(y.sum(0) > 0), average="macro", zero_division=0),
+            "sample_f1": sklearn_f1_samples(y, pred),
+            "auc_within_stage": float(np.mean(within))}
+
+
+def sklearn_f1_samples(y, pred) -> float:
+    return float(f1_score(np.asarray(y).astype(int), np.asarray(pred).astype(int), average="samples",
+                          zero_division=0))
+
+
+def validation_set(n: int, seed: int = 0):
+    """Labels at the real data's density (about 20% of the allowed ones), stage masks, and
+    probabilities a trained model might give."""
+    rng = np.random.default_rng(seed)
+    mask = rng.random((n, 30)) < 0.6
+    y = ((rng.random((n, 30)) < 0.3) & mask).astype(int)
+    p = np.where(mask, 1 / (1 + np.exp(-(2.5 * y - 1.5 + rng.normal(0, 1.2, (n, 30))))), 0.0)
+    return y, p.astype(np.float32), mask
+
+
+def best_of(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def scoring(sizes, repeats: int) -> None:
+    print("(a) scoring one epoch | kit ms | sklearn ms | sklearn / kit | largest difference")
+    for n in sizes:
+        y, p, mask = validation_set(n)
+        pred = (p > 0.5).astype(int)
+        kit, ref = evaluate(y, p, mask=mask), sklearn_scores(y, p, pred, mask)
+        diff = max(abs(kit[k] - ref[k]) for k in ref)
+        t_kit = best_of(lambda: evaluate(y, p, mask=mask), repeats)
+        t_ref = best_of(lambda: sklearn_scores(y, p, pred, mask), repeats)
+        print(f"{n} bags | {1e3 * t_kit:.1f} | {1e3 * t_ref:.1f} | {t_ref / t_kit:.0f}x | {diff:.1e}")
+
+
+def refinement(sizes) -> None:
+    print("\n(b) tune_for_sample_f1 | kit s | with sklearn's F1 s | ratio | same thresholds")
+    for n in sizes:
+        y, p, mask = validation_set(n, seed=1)
+        start = tune_thresholds(y, p, mask=mask)
+        t0 = time.perf_counter()
+        kit = tune_for_sample_f1(y, p, start, mask=mask)
+        t_kit = time.perf_counter() - t0
+        own = utils.thresholds.f1_samples
+        utils.thresholds.f1_samples = sklearn_f1_samples
+        try:
+            t0 = time.perf_counter()
+            ref = tune_for_sample_f1(y, p, start, mask=mask)
+            t_ref = time.perf_counter() - t0
+        finally:
+            utils.thresholds.f1_samples = own
+        print(f"{n} bags | {t_kit:.2f} | {t_ref:.2f} | {t_ref / t_kit:.0f}x | {np.array_equal(kit, ref)}")
+
+
+def fit_overhead(epochs: int) -> None:
+    print(f"\n(c) fit, {epochs} epochs of one tiny step | checkpoints | s/epoch | last.pt saves | MB a save")
+    heads = {"paper BiLSTM head": (BiLSTMBagHead(368, 1024), (torch.randn(2, 3, 368), torch.ones(2, 3, dtype=torch.bool))),
+             "RegNetY-200MF": (build_backbone(), (torch.randn(2, 1, 32, 96),))}
+    real_save = utils.engine.save_atomic
+    for name, (model, inputs) in heads.items():
+        for share in (None, 0.05):
+            saves = []
+
+            def counted_save(obj, path):
+                saves.append(Path(path).name)
+                real_save(obj, path)
+
+            def step(m, batch, epoch):
+                return m(*inputs).float().pow(2).mean()
+
+            utils.engine.save_atomic = counted_save
+            try:
+                with tempfile.TemporaryDirectory() as tmp:
+                    seed_everything(0)
+                    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+                    t0 = time.perf_counter()
+                    fit(model, optimizer, lambda e: [0], step, epochs, tmp, progress=None, checkpoint_share=share)
+                    seconds = time.perf_counter() - t0
+                    size = (Path(tmp) / "last.pt").stat().st_size / 1e6
+            finally:
+                utils.engine.save_atomic = real_save
+            label = "every epoch" if share is None else f"share {share:g}"
+            print(f"{name} | {label} | {seconds / epochs:.3f} | {saves.count('last.pt')} | {size:.0f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bags", type=int, nargs="+", default=[423, 846, 4230])
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    scoring(args.bags, args.repeats)
+    refinement(args.bags[:2])
+    fit_overhead(args.epochs)
+
+
+if __name__ == "__main__":
+    main()
