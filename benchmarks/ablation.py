@@ -123,7 +123,7 @@ class Seed:
         model, _ = fit_image_model(self.cache, train, valid, s, self.device, folder / "cnn", init_state=init)
         load_best(model, folder / "cnn")
         probs = dump_features(model, self.cache.array, self.transform, folder / "features.npy", self.device,
-                              tta_flip=self.params["tta_flip"])
+                              tta_flip=self.params["tta_flip"], amp=s.amp)
         return probs, np.load(folder / "features.npy")
 
     def bag_head(self, name, head, features, train, valid, bags_out, rows=None, seed=None):

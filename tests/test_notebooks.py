@@ -35,3 +35,13 @@ def test_every_profile_value_reaches_a_notebook(profile):
     declared = set().union(*(pm.inspect_notebook(str(p)) for p in NOTEBOOKS))
     unused = set(profile_parameters(profile)) - declared
     assert not unused, f"profile {profile!r} sets {sorted(unused)}, which no notebook declares"
+
+
+def test_the_feature_dump_sees_images_as_the_cnn_trained():
+    # 04 rebuilds 03's CNN and runs it on every image. A parameter of 03's view of an image
+    # that 04 does not declare stays at 04's own default whatever the profile says: the
+    # paper profile's float32 CNN had its features dumped in bf16 that way.
+    params = {p.stem[:2]: pm.inspect_notebook(str(p)) for p in NOTEBOOKS}
+    for name in ("backbone", "in_chans", "resize_hw", "out_hw", "amp"):
+        assert name in params["03"] and name in params["04"], name
+        assert params["03"][name]["default"] == params["04"][name]["default"], name

@@ -236,6 +236,19 @@ def test_dump_features_with_flip_tta_averages_both_flips_row_by_row(tiny, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.npy", "g.npy"]  # no partial files left
 
 
+def test_dump_features_autocasts_only_when_the_cnn_did(tiny, tmp_path, monkeypatch):
+    import utils.features
+    cache, *_ = tiny
+    model = build_backbone("regnety_002", in_chans=1).eval()
+    transform = EvalTransform(resize_hw=(42, 124), out_hw=(40, 120))
+    asked, real = [], utils.features.autocast
+    monkeypatch.setattr(utils.features, "autocast", lambda device, enabled=True: asked.append(enabled) or real(device, enabled))
+    for amp in (False, True):
+        dump_features(model, cache.array[:4], transform, tmp_path / f"{amp}.npy", torch.device("cpu"),
+                      batch_size=2, tta_flip=True, amp=amp)
+    assert asked == [False] * 4 + [True] * 4  # 2 batches, 2 flips each
+
+
 @pytest.mark.parametrize("head", ["mean", "attention", "bilstm"])
 def test_fit_bag_model_and_predict_bags_for_every_head(tiny, tmp_path, head):
     cache, train, valid, test = tiny

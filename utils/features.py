@@ -16,8 +16,9 @@ from .models import image_features
 
 @torch.no_grad()
 def dump_features(model, array, transform, out_path, device, batch_size: int = 128,
-                  tta_flip: bool = False) -> np.ndarray:
-    """Write features of every row of `array` to `out_path`; returns the (N, 30) probabilities."""
+                  tta_flip: bool = False, amp: bool = True) -> np.ndarray:
+    """Write features of every row of `array` to `out_path`; returns the (N, 30) probabilities.
+    `amp`: bf16 autocast on a GPU, as the CNN was trained and validated (03's `amp`)."""
     model.eval()
     probs = np.zeros((len(array), model.num_classes), dtype=np.float32)
     flips = [False, True] if tta_flip else [False]
@@ -28,7 +29,7 @@ def dump_features(model, array, transform, out_path, device, batch_size: int = 1
             x = torch.from_numpy(np.array(array[start:start + batch_size])).to(device)  # a writable copy
             f_sum, p_sum = 0.0, 0.0
             for flip in flips:
-                with autocast(device):
+                with autocast(device, amp):
                     f = image_features(model, transform(x, hflip=flip))
                     logits = model.get_classifier()(f)
                 f_sum = f_sum + f.float().cpu().numpy()
