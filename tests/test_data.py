@@ -119,6 +119,36 @@ def test_cache_is_memory_mapped_and_rebuilt_when_an_image_changes(data_copy, tmp
     assert rgb.array.shape[1:] == (128, 320, 3)
 
 
+def test_cache_rows_are_each_images_pixels_whatever_the_number_of_threads(demo_dir, tmp_path, monkeypatch):
+    import utils.cache
+    monkeypatch.setattr(utils.cache, "DECODE_CHUNK", 7)  # many chunks, one of them short
+    comp = read_competition(demo_dir, workers=3)
+    assert comp == read_competition(demo_dir, workers=1)
+    one, three = build_cache(comp, tmp_path / "one", workers=1), build_cache(comp, tmp_path / "three", workers=3)
+    assert len(three) % 7 and one.path.read_bytes() == three.path.read_bytes()
+    for (split, name), row in three.index.items():
+        assert np.array_equal(three.array[row], np.asarray(Image.open(comp.image_path(split, name)).convert("L")))
+
+
+def test_an_image_that_breaks_while_caching_is_named_and_leaves_no_cache(data_copy, tmp_path):
+    comp = read_competition(data_copy)
+    name = comp.test[-1].images[-1]
+    (data_copy / "test/test" / name).write_bytes(b"BM broken")
+    with pytest.raises(DataError, match=rf"{name}: cannot be decoded"):
+        build_cache(comp, tmp_path, workers=2)
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_every_bad_image_is_named_in_row_order_by_the_parallel_check(data_copy):
+    comp = read_competition(data_copy)
+    names = [n for bag in comp.train[:3] for n in bag.images[:1]]
+    for name in names:
+        (data_copy / "train/train" / name).write_bytes(b"not an image")
+    with pytest.raises(DataError) as error:
+        read_competition(data_copy, workers=4)
+    assert [line.split(": cannot be decoded")[0].rsplit("/", 1)[-1] for line in str(error.value).splitlines()[1:]] == names
+
+
 def test_cache_resizes_odd_sizes(data_copy, tmp_path):
     comp = read_competition(data_copy)
     path = comp.image_path("train", comp.train[0].images[0])

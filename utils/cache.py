@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from PIL import Image
 from .atomic import atomic_path
 from .data import Competition, DataError
 from .facts import IMAGE_HW
+from .parallel import chunked_map
 from .progress import progress as progress_bar
 
 
@@ -39,6 +41,9 @@ class ImageCache:
 
     def __len__(self) -> int:
         return len(self.array)
+
+
+DECODE_CHUNK = 256  # images a worker decodes per task
 
 
 def _image_list(comp: Competition) -> list[tuple[str, str]]:
@@ -74,8 +79,21 @@ def decode(path: Path, mode: str, hw=IMAGE_HW) -> tuple[np.ndarray, bool]:
         raise DataError(f"{path}: cannot be decoded ({type(e).__name__}: {e})") from e
 
 
-def build_cache(comp: Competition, work_dir, mode: str = "L", progress: str | None = None) -> ImageCache:
-    """Load the cache for `comp` from `work_dir`, building it if missing or stale."""
+def decode_rows(array_path, mode: str, rows: list) -> int:
+    """Decode (row, image path) pairs into those rows of the .npy at `array_path`; how
+    many were resized. Worker processes each write their own rows of the one file."""
+    out, resized = np.load(array_path, mmap_mode="r+"), 0
+    for row, path in rows:
+        out[row], was_resized = decode(path, mode)
+        resized += was_resized
+    out.flush()
+    return resized
+
+
+def build_cache(comp: Competition, work_dir, mode: str = "L", progress: str | None = None,
+                workers: int | None = None) -> ImageCache:
+    """Load the cache for `comp` from `work_dir`, building it if missing or stale, by
+    `workers` processes (default: every core); the bytes do not depend on how many."""
     if mode not in ("L", "RGB"):
         raise ValueError(f"mode must be 'L' or 'RGB', not {mode!r}")
     items = _image_list(comp)
@@ -91,14 +109,14 @@ def build_cache(comp: Competition, work_dir, mode: str = "L", progress: str | No
 
     shape = (len(items), *IMAGE_HW) + ((3,) if mode == "RGB" else ())
     resized = 0
-    iterator = progress_bar(items, desc=f"caching images ({mode})", style=progress, mininterval=2)
+    bar = progress_bar(total=len(items), desc=f"caching images ({mode})", style=progress, mininterval=2)
+    rows = [(i, comp.image_path(split, name)) for i, (split, name) in enumerate(items)]
     with atomic_path(path) as tmp:  # streamed into a memory map, never held in memory
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
-        for i, (split, name) in enumerate(iterator):
-            out[i], was_resized = decode(comp.image_path(split, name), mode)
-            resized += was_resized
-        out.flush()
-        del out
+        np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape).flush()  # the workers fill it
+        for k, chunk_resized in enumerate(chunked_map(partial(decode_rows, tmp, mode), rows, workers, DECODE_CHUNK)):
+            resized += chunk_resized
+            bar.update(len(rows[k * DECODE_CHUNK:(k + 1) * DECODE_CHUNK]))
+    bar.close()
     with atomic_path(meta_path) as tmp:
         tmp.write_text(json.dumps({"n_images": len(items), "mode": mode, "resized": resized}))
     for old in folder.glob(f"images-{mode}-*.npy"):  # stale caches of the same mode

@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from .facts import IMAGE_HW
+from .parallel import chunked_map
 from .labels import N_LABELS, STAGES, stage_mask
 
 TRAIN_CSV = Path("train/train.csv")
@@ -215,8 +216,13 @@ def check_image(path: Path) -> tuple[str | None, tuple[int, int] | None]:
                 f"from its row"), None
 
 
-def read_competition(data_dir, check_images: bool = True) -> Competition:
-    """Parse both CSVs into bags; raise DataError listing every problem found."""
+def check_images_of(paths: list) -> list:
+    return [check_image(path) for path in paths]
+
+
+def read_competition(data_dir, check_images: bool = True, workers: int | None = None) -> Competition:
+    """Parse both CSVs into bags; raise DataError listing every problem found.
+    `check_images` decodes every image, in `workers` processes (default: every core)."""
     data_dir = Path(data_dir)
     errors: list[str] = []
     train = _parse_split(data_dir, "train", errors)
@@ -232,16 +238,14 @@ def read_competition(data_dir, check_images: bool = True) -> Competition:
             errors.append(f"{data_dir / TRAIN_CSV}: no train bags")
     odd_sizes = Counter()
     if check_images:
-        for split, bags in (("train", train), ("test", test)):
-            csv_path = data_dir / CSV_FILES[split]
-            for bag in bags:
-                for name in bag.images:
-                    problem, size = check_image(data_dir / IMAGE_DIRS[split] / name)
-                    if problem:
-                        errors.append(f"{data_dir / IMAGE_DIRS[split] / name}: {problem} "
-                                      f"(listed by {csv_path}, bag {bag.gene_stage})")
-                    elif size != (IMAGE_HW[1], IMAGE_HW[0]):
-                        odd_sizes[size] += 1
+        listed = [(split, bag, data_dir / IMAGE_DIRS[split] / name)
+                  for split, bags in (("train", train), ("test", test)) for bag in bags for name in bag.images]
+        checked = chunked_map(check_images_of, [path for _, _, path in listed], workers)
+        for (split, bag, path), (problem, size) in zip(listed, (c for chunk in checked for c in chunk)):
+            if problem:
+                errors.append(f"{path}: {problem} (listed by {data_dir / CSV_FILES[split]}, bag {bag.gene_stage})")
+            elif size != (IMAGE_HW[1], IMAGE_HW[0]):
+                odd_sizes[size] += 1
     if errors:
         shown = "\n  ".join(errors[:50])
         more = f"\n  ... and {len(errors) - 50} more" if len(errors) > 50 else ""
