@@ -80,7 +80,7 @@ MUTANTS = [
     ("utils/data.py", "        if gene_stage in first_line:", "        if False:", "test_data.py"),
     ("utils/data.py", "            if None in row:  # more fields than the header", "            if False:", "test_data.py"),
     ("utils/data.py", "        if not _IMAGE_NAME.fullmatch(name):", "        if False:", "test_data.py"),
-    ("utils/data.py", "                    elif size != (IMAGE_HW[1], IMAGE_HW[0]):", "                    elif False:",
+    ("utils/data.py", "            elif size != (IMAGE_HW[1], IMAGE_HW[0]):", "            elif False:",
      "test_data.py"),
     ("utils/splits.py", "    return np.flatnonzero(folds != 0), np.flatnonzero(folds == 0)",
      "    return np.flatnonzero(folds == 0), np.flatnonzero(folds != 0)", "test_splits.py"),
@@ -244,6 +244,16 @@ MUTANTS = [
      "test_augment_engine.py"),
     ("utils/engine.py", "saved, saved_at, save_seconds = epoch, time.time(), time.time() - t_save",
      "saved, saved_at, save_seconds = epoch, time.time(), 0.0", "test_augment_engine.py"),
+    ("utils/features.py", "with autocast(device, amp):", "with autocast(device):", "test_training_stages.py"),
+    ("notebooks/04_feature_dump.ipynb",
+     '    "amp = True                          # bf16 autocast on a GPU, as 03 trained (the CPU always runs float32)\\n",\n',
+     "", "test_notebooks.py"),
+    ("utils/cache.py", "rows = [(i, comp.image_path(split, name)) for i, (split, name) in enumerate(items)]",
+     "rows = [(i, comp.image_path(split, name)) for i, (split, name) in enumerate(sorted(items))]", "test_data.py"),
+    ("utils/parallel.py", "chunks = [items[i:i + chunk] for i in range(0, len(items), chunk)]",
+     "chunks = [items[i:i + chunk] for i in range(0, len(items) - chunk, chunk)]", "test_data.py"),
+    ("utils/data.py", "checked = chunked_map(check_images_of, [path for _, _, path in listed], workers)",
+     "checked = chunked_map(check_images_of, sorted(path for _, _, path in listed), workers)", "test_data.py"),
 ]
 
 
