@@ -10,11 +10,16 @@ same run:
 (c) `fit`'s own cost per epoch with the paper's BiLSTM head (hidden 1024, 38.7M weights
     and Adam's state: 465 MB a save) and RegNetY-200MF, saving after every epoch against
     the default `checkpoint_share` of 5%. Its steps are one tiny batch, so an epoch is
-    mostly the save, as on a GPU where the head's epoch takes less than its save.
+    mostly the save, as on a GPU where the head's epoch takes less than its save;
+(d) with --data DIR, 00's two passes over every image (the check in read_competition, then
+    the cache) in one process against every core, and whether the caches are the same bytes.
 
     python benchmarks/host_overhead.py [--bags 423 846 4230] [--epochs 20] [--repeats 3]
+        [--data DIR] [--parts a b c d]
 """
 import argparse
+import hashlib
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -130,15 +135,40 @@ def fit_overhead(epochs: int) -> None:
             print(f"{name} | {label} | {seconds / epochs:.3f} | {saves.count('last.pt')} | {size:.0f}")
 
 
+def decoding(data: Path, repeats: int) -> None:
+    from utils.cache import build_cache
+    from utils.data import read_competition
+
+    cores = os.cpu_count() or 1
+    print(f"\n(d) 00 on {data} | workers | check s | cache s | cache md5")
+    for _ in range(repeats):
+        for workers in (1, cores):
+            t0 = time.perf_counter()
+            comp = read_competition(data, workers=workers)
+            t1 = time.perf_counter()
+            with tempfile.TemporaryDirectory() as tmp:
+                cache = build_cache(comp, tmp, workers=workers)
+                t2 = time.perf_counter()
+                md5 = hashlib.md5(cache.path.read_bytes()).hexdigest()
+            print(f"{len(cache)} images | {workers} | {t1 - t0:.1f} | {t2 - t1:.1f} | {md5}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bags", type=int, nargs="+", default=[423, 846, 4230])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=None, help="a competition folder, for (d)")
+    parser.add_argument("--parts", nargs="+", default=["a", "b", "c", "d"], choices=["a", "b", "c", "d"])
     args = parser.parse_args()
-    scoring(args.bags, args.repeats)
-    refinement(args.bags[:2])
-    fit_overhead(args.epochs)
+    if "a" in args.parts:
+        scoring(args.bags, args.repeats)
+    if "b" in args.parts:
+        refinement(args.bags[:2])
+    if "c" in args.parts:
+        fit_overhead(args.epochs)
+    if "d" in args.parts and args.data:
+        decoding(args.data, min(args.repeats, 2))
 
 
 if __name__ == "__main__":
