@@ -7,7 +7,7 @@ has no defined F1; `labels="all"` gives sklearn's plain average with zero_divisi
 
 The scores are computed here in numpy, all labels (or bags) at once, and equal sklearn's
 (tests/test_metrics_thresholds.py): every epoch of 03 and 05 is scored, and sklearn's
-per-call checks made that 0.3 s an epoch at the paper's 423 validation bags
+per-call checks made that 0.25 s an epoch at the paper's 423 validation bags
 (benchmarks/host_overhead.py).
 """
 from __future__ import annotations
