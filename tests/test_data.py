@@ -119,7 +119,7 @@ def test_cache_is_memory_mapped_and_rebuilt_when_an_image_changes(data_copy, tmp
     assert rgb.array.shape[1:] == (128, 320, 3)
 
 
-def test_cache_rows_are_each_images_pixels_whatever_the_number_of_threads(demo_dir, tmp_path, monkeypatch):
+def test_cache_rows_are_each_images_pixels_whatever_the_number_of_workers(demo_dir, tmp_path, monkeypatch):
     import utils.cache
     monkeypatch.setattr(utils.cache, "DECODE_CHUNK", 7)  # many chunks, one of them short
     comp = read_competition(demo_dir, workers=3)
