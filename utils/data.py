@@ -217,6 +217,7 @@ def check_image(path: Path) -> tuple[str | None, tuple[int, int] | None]:
 
 
 def check_images_of(paths: list) -> list:
+    """check_image of each path: one task of read_competition's worker processes."""
     return [check_image(path) for path in paths]
 
 

@@ -151,7 +151,8 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
     `checkpoint_share` caps the share of the time spent saving: after an epoch, the
     checkpoints are saved only once that share of the time since the last save covers what
     the last save took (None: after every epoch). The paper's BiLSTM head with its Adam state
-    is 465 MB a save, slower than its epoch on a GPU; the first and last epochs always save.
+    is 465 MB a save (1.3 s on a 2-core box; 05's whole epoch took 1.6 s on an H200, issue
+    10); the first and last epochs always save.
     """
     checkpoint_dir = Path(checkpoint_dir)
     last = checkpoint_dir / "last.pt"
