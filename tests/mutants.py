@@ -254,6 +254,8 @@ MUTANTS = [
      "chunks = [items[i:i + chunk] for i in range(0, len(items) - chunk, chunk)]", "test_data.py"),
     ("utils/data.py", "checked = chunked_map(check_images_of, [path for _, _, path in listed], workers)",
      "checked = chunked_map(check_images_of, sorted(path for _, _, path in listed), workers)", "test_data.py"),
+    ("utils/baselines.py", 'with threadpool_limits(limits=1, user_api="blas"):',
+     'with threadpool_limits(limits=None, user_api="blas"):', "test_baselines.py"),
 ]
 
 

@@ -63,6 +63,31 @@ def test_thumbnail_logreg_fits_each_label_on_the_bags_its_stage_allows():
     assert (got[:3, 5] == 0).all() and (got[3:, 5] > 0).all()
 
 
+def test_thumbnail_logreg_fits_on_one_blas_thread(monkeypatch):
+    """Each fit is a hundred small products; BLAS threads made them 8x slower on 2 cores
+    (BENCHMARKS.md), and one thread gives the same bits whatever the machine."""
+    from types import SimpleNamespace
+
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_info, threadpool_limits
+    seen = []
+    fit = LogisticRegression.fit
+
+    def recording_fit(self, *args, **kwargs):
+        seen.append({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"})
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(LogisticRegression, "fit", recording_fit)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 4))
+    train = [SimpleNamespace(target=(rng.random(30) < 0.5).astype(float), mask=np.ones(30)) for _ in x]
+    with threadpool_limits(limits=2, user_api="blas"):
+        thumbnail_logreg(x, train, x, train)
+        outside = {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+    assert len(seen) == 30 and all(threads == {1} for threads in seen)
+    assert outside == {2}, "the limit must end with the fits"
+
+
 def test_floors_script_writes_valid_kaggle_files(demo_dir, tmp_path):
     from floors import floors
     table = floors(demo_dir, tmp_path / "work", tmp_path / "out", n_folds=3)

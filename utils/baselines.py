@@ -43,22 +43,28 @@ def thumbnails(cache, bags, hw=THUMBNAIL_HW, chunk: int = 1024) -> np.ndarray:
 def thumbnail_logreg(train_x, train_bags, x, bags, C: float = 0.1) -> np.ndarray:
     """One L2 logistic regression per label on standardised thumbnail features, fitted on the
     training bags whose stage allows the label; stage-masked probabilities for `bags`. A label
-    with a single class in those bags gets its rate."""
+    with a single class in those bags gets its rate.
+
+    BLAS runs on one thread here: L-BFGS multiplies a few thousand rows by 645 columns a
+    hundred times a fit, and waking BLAS threads for each product made the floors 8x slower
+    on 2 cores (BENCHMARKS.md); one thread also gives the same bits whatever the core count."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
 
     y = np.stack([b.target for b in train_bags])
     allowed = np.stack([b.mask for b in train_bags]) > 0
     scaler = StandardScaler().fit(train_x)
     train_z, z = scaler.transform(train_x), scaler.transform(x)
     out = np.zeros((len(bags), y.shape[1]))
-    for j in range(y.shape[1]):
-        rows = allowed[:, j]
-        if len(np.unique(y[rows, j])) < 2:
-            out[:, j] = y[rows, j].mean() if rows.any() else 0.0
-            continue
-        model = LogisticRegression(C=C, max_iter=2000).fit(train_z[rows], y[rows, j])
-        out[:, j] = model.predict_proba(z)[:, 1]
+    with threadpool_limits(limits=1, user_api="blas"):
+        for j in range(y.shape[1]):
+            rows = allowed[:, j]
+            if len(np.unique(y[rows, j])) < 2:
+                out[:, j] = y[rows, j].mean() if rows.any() else 0.0
+                continue
+            model = LogisticRegression(C=C, max_iter=2000).fit(train_z[rows], y[rows, j])
+            out[:, j] = model.predict_proba(z)[:, 1]
     return out * np.stack([b.mask for b in bags])
 
 
