@@ -256,6 +256,19 @@ MUTANTS = [
      "checked = chunked_map(check_images_of, sorted(path for _, _, path in listed), workers)", "test_data.py"),
     ("utils/baselines.py", 'with threadpool_limits(limits=1, user_api="blas"):',
      'with threadpool_limits(limits=None, user_api="blas"):', "test_baselines.py"),
+    ("utils/synthetic.py", "if excess[i] <= 1 and excess.min() >= -1:", "if True:", "test_synthetic.py"),
+    ("utils/synthetic.py", "return (rng.permutation(n) + rng.random(n)) / n", "return rng.random(n)",
+     "test_synthetic.py"),
+    ("utils/synthetic.py", "return ranks < np.asarray(n_stages)[:, None]", "return ranks <= np.asarray(n_stages)[:, None]",
+     "test_synthetic.py"),
+    ("utils/synthetic.py", "weights *= (target / (counts / counts.sum())) ** 0.7", "weights *= 1.0",
+     "test_synthetic.py"),
+    ("utils/synthetic.py", "views = tuple(bag_rng.choice(VIEWS, size=size, p=view_p / view_p.sum()))",
+     "views = tuple(bag_rng.choice(VIEWS, size=size))", "test_synthetic.py"),
+    ("utils/synthetic.py", "density = np.exp(-(((x - x0) / hw) ** 2 + ((y - y0) / hh) ** 2))",
+     "density = np.exp(-(((x + x0) / hw) ** 2 + ((y - y0) / hh) ** 2))", "test_synthetic.py"),
+    ("utils/synthetic.py", 'for i, labels in enumerate(truth.loc[list(ids), "labels"]):',
+     'for i, labels in enumerate(truth["labels"][:len(ids)]):', "test_synthetic.py"),
 ]
 
 

@@ -1,11 +1,13 @@
 import hashlib
 
 import numpy as np
+import pytest
 
 from utils import facts
 from utils.data import read_competition
 from utils.labels import STAGES
-from utils.synthetic import generate, make_bags
+from utils.synthetic import (H, STYLES, W, _REGIONS, Renderer, _stratified_uniforms, generate,
+                             hidden_test_targets, make_bags, sample_label_sets)
 
 
 def _digest(folder):
@@ -53,3 +55,85 @@ def test_2000_bags_follow_the_real_figures():
     for b in bags:
         genes[b.gene] = genes.get(b.gene, 0) + 1
     assert max(genes.values()) > 1  # genes span several stages
+
+
+def _shares(counts: dict) -> dict:
+    total = sum(counts.values())
+    return {k: v / total for k, v in counts.items()}
+
+
+def test_2000_bags_follow_the_real_stage_view_and_gene_figures():
+    """Stages, views and the number of stages a gene spans, as in the real data: shares
+    within 0.03 of the real ones and the genes' histogram within total-variation 0.06."""
+    bags = make_bags(2000, seed=11)
+    stages = _shares({s: sum(b.stage == s for b in bags) for s in STAGES})
+    real = _shares(facts.BAGS_PER_STAGE)
+    assert all(abs(stages[s] - real[s]) < 0.03 for s in STAGES), (stages, real)
+    views = _shares({v: sum(view == v for b in bags for view in b.views) for v in facts.VIEW_COUNTS})
+    real = _shares(facts.VIEW_COUNTS)
+    assert all(abs(views[v] - real[v]) < 0.03 for v in real), (views, real)
+    per_gene = {}
+    for b in bags:
+        per_gene.setdefault(b.gene, set()).add(b.stage)
+    assert all(len(s) == sum(b.gene == g for b in bags) for g, s in per_gene.items())  # a gene once per stage
+    spans = {}
+    for s in per_gene.values():
+        spans[len(s)] = spans.get(len(s), 0) + 1
+    assert _tv(spans, facts.BAGS_PER_GENE_HISTOGRAM) < 0.06, spans
+    n_test = sum(b.split == "test" for b in bags)
+    assert n_test == 1000 and len({b.gene_stage for b in bags}) == 2000
+
+
+def test_stratified_uniforms_put_one_draw_in_each_stratum():
+    u = _stratified_uniforms(50, np.random.default_rng(0))
+    assert np.array_equal(np.sort(np.floor(u * 50)), np.arange(50))
+    assert not np.array_equal(np.floor(u * 50), np.arange(50))  # shuffled
+
+
+def test_a_small_set_gets_each_stages_label_counts_within_one():
+    """A demo-sized stage (60 bags) holds each label within one bag of rate x bags, where
+    sampling alone would miss by several; every bag keeps at least one label."""
+    rng = np.random.default_rng(3)
+    for s_i, stage in enumerate(STAGES):
+        sets = sample_label_sets(stage, 60, rng)
+        counts = np.zeros(30)
+        for labels in sets:
+            counts[list(labels)] += 1
+            assert labels and len(set(labels)) == len(labels)
+        target = 60 * np.array([r[s_i] for r in facts.POSITIVE_RATE_BY_STAGE])
+        assert np.abs(counts - target).max() <= 1, (stage, np.round(counts - target, 1))
+        assert (counts[target == 0] == 0).all()  # a label the stage never carries
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_each_labels_stain_lies_in_its_region(style):
+    """A single-blob label, drawn alone on the same embryos, darkens the image at its region
+    of `_REGIONS` (lateral coordinates, anterior left), not at the mirror image of it."""
+    renderer = Renderer(0, style)
+    for label, regions in _REGIONS.items():
+        if len(regions) != 1 or regions[0][0] != "blob":
+            continue
+        _, x0, y0, hw, hh, _ = regions[0]
+        darker = np.zeros((H, W))
+        for k in range(12):
+            plain = renderer.render(4, (), "lateral", np.random.default_rng([label, k]))[..., 0]
+            stained = renderer.render(4, (label,), "lateral", np.random.default_rng([label, k]))[..., 0]
+            darker += (plain.astype(float) - stained) / 12
+
+        def at(x, y):  # mean darkening in the inner half of the region's box
+            cols = slice(int((x - hw / 2 + 1) * W / 2), int((x + hw / 2 + 1) * W / 2) + 1)
+            rows = slice(int((y - hh / 2 + 1) * H / 2), int((y + hh / 2 + 1) * H / 2) + 1)
+            return darker[rows, cols].mean()
+
+        elsewhere = [at(-x0, y0)] + ([at(x0, -y0)] if abs(y0) > hh else [])
+        assert at(x0, y0) > 8 and at(x0, y0) > 2 * max(*elsewhere, 1.0), (style, label, at(x0, y0), elsewhere)
+
+
+def test_hidden_test_targets_are_the_generated_labels_in_the_order_asked(tmp_path):
+    folder = generate(tmp_path / "d", n_bags=20, seed=5, workers=1)
+    test = [b for b in make_bags(20, seed=5) if b.split == "test"][::-1]  # not the file's order
+    got = hidden_test_targets(folder, [b.gene_stage for b in test])
+    assert got.shape == (len(test), 30) and got.dtype == np.int64
+    for row, bag in zip(got, test):
+        assert np.flatnonzero(row).tolist() == sorted(bag.labels)
+    assert hidden_test_targets(tmp_path, ["anything"]) is None  # a real folder has no solution/
