@@ -12,10 +12,13 @@ same run:
     the default `checkpoint_share` of 5%. Its steps are one tiny batch, so an epoch is
     mostly the save (05's whole epoch took about 1.6 s on an H200, about a save's time here);
 (d) with --data DIR, 00's two passes over every image (the check in read_competition, then
-    the cache) in one process against every core, and whether the caches are the same bytes.
+    the cache) in one process against every core, and whether the caches are the same bytes;
+(e) with --data DIR, 07's floors (`score_floors`: 4 fits of 30 logistic regressions on
+    thumbnails) with each fit on one BLAS thread (the kit) against BLAS on every core (the
+    kit before), and how far apart their hidden-test probabilities are.
 
     python benchmarks/host_overhead.py [--bags 423 846 4230] [--epochs 20] [--repeats 3]
-        [--data DIR] [--parts a b c d]
+        [--data DIR] [--work DIR] [--parts a b c d e]
 """
 import argparse
 import hashlib
@@ -153,13 +156,49 @@ def decoding(data: Path, repeats: int) -> None:
             print(f"{len(cache)} images | {workers} | {t1 - t0:.1f} | {t2 - t1:.1f} | {md5}")
 
 
+def floors(data: Path, work: Path | None, repeats: int) -> None:
+    import contextlib
+
+    import threadpoolctl
+
+    from utils.baselines import score_floors
+    from utils.cache import build_cache
+    from utils.data import read_competition
+    from utils.synthetic import hidden_test_targets
+
+    comp = read_competition(data, check_images=False)
+    y_test = hidden_test_targets(data, [b.gene_stage for b in comp.test])
+    limit = threadpoolctl.threadpool_limits
+    every_core = lambda limits, user_api: contextlib.nullcontext()  # noqa: E731 (the code before)
+    print(f"\n(e) 07's floors on {data} | BLAS threads in a fit | s | hidden-test macro-F1 (thumbnails)"
+          " | largest probability difference")
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = build_cache(comp, work or tmp)
+        for _ in range(repeats):
+            probs = {}
+            for name, patch in (("every core (before)", every_core), ("one (now)", limit)):
+                threadpoolctl.threadpool_limits = patch
+                try:
+                    t0 = time.perf_counter()
+                    rows, test = score_floors(comp, cache, y_test=y_test)
+                    seconds = time.perf_counter() - t0
+                finally:
+                    threadpoolctl.threadpool_limits = limit
+                probs[name] = test["thumbnails + logistic regression"][0]
+                f1 = [r["macro_f1"] for r in rows if r["bags"] == "hidden test" and r["floor"].startswith("thumb")]
+                gap = np.abs(probs[name] - next(iter(probs.values()))).max()
+                print(f"{len(comp.train)} training bags | {name} | {seconds:.1f} | {f1[0] if f1 else float('nan'):.4f}"
+                      f" | {gap:.4f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bags", type=int, nargs="+", default=[423, 846, 4230])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--data", type=Path, default=None, help="a competition folder, for (d)")
-    parser.add_argument("--parts", nargs="+", default=["a", "b", "c", "d"], choices=["a", "b", "c", "d"])
+    parser.add_argument("--work", type=Path, default=None, help="where (e) finds or builds the image cache")
+    parser.add_argument("--parts", nargs="+", default=["a", "b", "c", "d", "e"], choices=["a", "b", "c", "d", "e"])
     args = parser.parse_args()
     if "a" in args.parts:
         scoring(args.bags, args.repeats)
@@ -169,6 +208,8 @@ def main() -> None:
         fit_overhead(args.epochs)
     if "d" in args.parts and args.data:
         decoding(args.data, min(args.repeats, 2))
+    if "e" in args.parts and args.data:
+        floors(args.data, args.work, min(args.repeats, 2))
 
 
 if __name__ == "__main__":
