@@ -269,6 +269,16 @@ MUTANTS = [
      "density = np.exp(-(((x + x0) / hw) ** 2 + ((y - y0) / hh) ** 2))", "test_synthetic.py"),
     ("utils/synthetic.py", 'for i, labels in enumerate(truth.loc[list(ids), "labels"]):',
      'for i, labels in enumerate(truth["labels"][:len(ids)]):', "test_synthetic.py"),
+    ("utils/report.py", 'where = "out-of-fold, every training bag" if', 'where = "validation split" if',
+     "test_report.py"),
+    ("utils/report.py", '"key": "valid_at_0.5", "scores": thresholds["valid_at_0.5"]',
+     '"key": "valid_at_0.5", "scores": thresholds["valid_tuned"]', "test_report.py"),
+    ("utils/report.py", "total_seconds=sum(timings.values())", "total_seconds=max(timings.values(), default=0)",
+     "test_report.py"),
+    ("utils/report.py", 'fold = path.parent.parent.name if path.parent.parent != work_dir else "validation split"',
+     'fold = "validation split"', "test_report.py"),
+    ("utils/report.py", 'figures = sorted(work_dir.glob("figures/*.png")) + sorted(work_dir.glob("fold*/figures/*.png"))',
+     'figures = sorted(work_dir.glob("figures/*.png"))', "test_report.py"),
 ]
 
 

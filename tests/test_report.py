@@ -132,3 +132,27 @@ def test_a_run_from_an_older_kit_without_a_status_is_finished_only_with_a_submis
             write_json(work / "submission.json", {"f1": str(tmp_path / "subs" / name / "submission_f1.csv")})
     rows = runs_table(tmp_path, sort="run").set_index("run")
     assert rows.loc["old-finished", "status"] == "finished" and rows.loc["old-cut", "status"] == "incomplete"
+
+
+def test_a_kfold_report_says_out_of_fold_and_shows_every_folds_cnn_row_and_figures(tmp_path):
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    work = _run(tmp_path, "kfold", folds=3)
+    (work / "preds").mkdir()
+    np.save(work / "preds/bag_oof.npy", np.zeros((4, 30)))
+    for k in range(3):
+        write_json(work / f"fold{k}/scores/cnn_mean_pool.json", {**SCORES, "macro_f1": 0.5 + k / 100})
+    (work / "fold2/figures").mkdir()
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [0, 1])
+    fig.savefig(work / "fold2/figures/history.png")
+    plt.close(fig)
+    html = write_report(work).read_text()
+    assert "bag model, out-of-fold, every training bag, tuned thresholds" in html
+    assert "validation split" not in html
+    for k in range(3):
+        assert f"CNN alone, images averaged per bag (fold{k}, thresholds 0.5)" in html
+    assert "fold2/figures/history.png" in html and "figures/curve.png" in html
+    assert "<td><b>total</b></td><td><b>180</b></td>" in html  # 60 s + 120 s of timings.json
+    assert check_report(work, tmp_path) == 2
