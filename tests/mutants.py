@@ -279,6 +279,14 @@ MUTANTS = [
      'fold = "validation split"', "test_report.py"),
     ("utils/report.py", 'figures = sorted(work_dir.glob("figures/*.png")) + sorted(work_dir.glob("fold*/figures/*.png"))',
      'figures = sorted(work_dir.glob("figures/*.png"))', "test_report.py"),
+    ("utils/atomic.py", "        tmp.unlink(missing_ok=True)", "        pass", "test_submission.py test_data.py"),
+    ("utils/rundir.py", 'producer = {n: PRODUCED_BY.get(re.sub(r"^fold\\d+/", "", n), "?") for n in missing}',
+     'producer = {n: PRODUCED_BY.get(n, "?") for n in missing}', "test_folds.py"),
+    ("utils/progress.py", 'style = {True: "text", False: None}.get(style, style) if isinstance(style, bool) else style',
+     'style = {True: "widgets", False: None}.get(style, style) if isinstance(style, bool) else style',
+     "test_progress.py"),
+    ("utils/progress.py", '            style = "text"', "            style = None", "test_progress.py"),
+    ("utils/progress.py", "    if style not in STYLES:", "    if False:", "test_progress.py"),
 ]
 
 

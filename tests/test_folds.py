@@ -163,3 +163,14 @@ def test_pipeline_runs_each_per_fold_notebook_once_per_fold():
     assert [f for _, f, _ in steps(CHAIN, 0)] == [None] * len(CHAIN)
     assert steps(CHAIN + EXTRAS, 2)[-1][:2] == ("08_explain", 0)  # it explains fold 0's CNN
     assert steps(CHAIN + EXTRAS, 0)[-1][:2] == ("08_explain", None)
+
+
+def test_a_missing_fold_artifact_names_the_notebook_that_makes_it(tmp_path):
+    from utils.rundir import require
+    (tmp_path / "fold0/cnn").mkdir(parents=True)
+    (tmp_path / "fold0/cnn/best.pt").write_bytes(b"")
+    require(tmp_path, "fold0/cnn/best.pt")
+    with pytest.raises(FileNotFoundError) as e:
+        require(tmp_path, "fold0/cnn/best.pt", "fold2/cnn/best.pt", "fold1/preds/bag_valid.npy")
+    assert "fold2/cnn/best.pt (from 03_cnn_tempering)" in str(e.value)
+    assert "fold1/preds/bag_valid.npy (from 05_bilstm)" in str(e.value) and "fold0" not in str(e.value)
