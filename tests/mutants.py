@@ -287,6 +287,10 @@ MUTANTS = [
      "test_progress.py"),
     ("utils/progress.py", '            style = "text"', "            style = None", "test_progress.py"),
     ("utils/progress.py", "    if style not in STYLES:", "    if False:", "test_progress.py"),
+    ("utils/features.py", "both = both + torch.cat([f.float(), torch.sigmoid(logits.float())], 1)",
+     "both = both + torch.cat([f.float(), torch.sigmoid(logits.float())], 1).cpu()", "test_training_stages.py"),
+    ("utils/features.py", "probs[start:start + len(x)] = both[:, width:]",
+     "probs[start:start + len(x)] = both[:, width - 1:-1]", "test_training_stages.py"),
 ]
 
 

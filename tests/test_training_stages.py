@@ -236,6 +236,30 @@ def test_dump_features_with_flip_tta_averages_both_flips_row_by_row(tiny, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.npy", "g.npy"]  # no partial files left
 
 
+def test_dump_features_brings_each_batch_back_in_one_copy_with_the_same_bits(tiny, tmp_path, monkeypatch):
+    """One device-to-host copy per batch (each is a wait for a GPU), and the same bytes as
+    averaging each flip's copy on the host, the way the dump did before."""
+    cache, *_ = tiny
+    torch.manual_seed(0)
+    model = build_backbone("regnety_002", in_chans=1).eval()
+    transform = EvalTransform(resize_hw=(42, 124), out_hw=(40, 120))
+    array = cache.array[:7]
+    f, p = [], []
+    with torch.no_grad():
+        for start in range(0, 7, 3):  # the dump's batches
+            x = torch.from_numpy(np.array(array[start:start + 3]))
+            g = [image_features(model, transform(x, hflip=flip)) for flip in (False, True)]
+            f.append((g[0].numpy() + g[1].numpy()) / 2)
+            p.append((torch.sigmoid(model.get_classifier()(g[0])).numpy()
+                      + torch.sigmoid(model.get_classifier()(g[1])).numpy()) / 2)
+    copies, cpu = [], torch.Tensor.cpu
+    monkeypatch.setattr(torch.Tensor, "cpu", lambda self, *a, **k: copies.append(self.shape) or cpu(self, *a, **k))
+    probs = dump_features(model, array, transform, tmp_path / "f.npy", torch.device("cpu"), batch_size=3, tta_flip=True)
+    assert len(copies) == 3  # 7 images in batches of 3
+    assert np.array_equal(np.load(tmp_path / "f.npy"), np.concatenate(f))
+    assert np.array_equal(probs, np.concatenate(p))
+
+
 def test_dump_features_autocasts_only_when_the_cnn_did(tiny, tmp_path, monkeypatch):
     import utils.features
     cache, *_ = tiny
