@@ -144,7 +144,7 @@ MUTANTS = [
     ("utils/augment.py", "u = (torch.arange(w, device=theta.device, dtype=theta.dtype) * 2 + 1) / w - 1",
      "u = (torch.arange(w, device=theta.device, dtype=theta.dtype) * 2) / w - 1", "test_augment_engine.py"),
     ("utils/augment.py", 'ys = p["noise_y"][:, None, None]', 'ys = p["noise_x"][:, None, None]', "test_data_path.py"),
-    ("utils/features.py", "features[start:start + len(x)] = f_sum / len(flips)", "features[start:start + len(x)] = f_sum",
+    ("utils/features.py", "both = (both / len(flips)).cpu().numpy()", "both = both.cpu().numpy()",
      "test_training_stages.py test_models.py"),
     ("utils/features.py", "flips = [False, True] if tta_flip else [False]", "flips = [False]",
      "test_training_stages.py test_models.py"),
