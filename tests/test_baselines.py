@@ -64,8 +64,8 @@ def test_thumbnail_logreg_fits_each_label_on_the_bags_its_stage_allows():
 
 
 def test_thumbnail_logreg_fits_on_one_blas_thread(monkeypatch):
-    """Each fit is a hundred small products; BLAS threads made them 8x slower on 2 cores
-    (BENCHMARKS.md), and one thread gives the same bits whatever the machine."""
+    """Each fit is a hundred small products; BLAS threads made each fit about 8x slower on
+    2 cores (BENCHMARKS.md), and one thread gives the same bits whatever the machine."""
     from types import SimpleNamespace
 
     from sklearn.linear_model import LogisticRegression

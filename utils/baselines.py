@@ -46,8 +46,8 @@ def thumbnail_logreg(train_x, train_bags, x, bags, C: float = 0.1) -> np.ndarray
     with a single class in those bags gets its rate.
 
     BLAS runs on one thread here: L-BFGS multiplies a few thousand rows by 645 columns a
-    hundred times a fit, and waking BLAS threads for each product made the floors 8x slower
-    on 2 cores (BENCHMARKS.md); one thread also gives the same bits whatever the core count."""
+    hundred times a fit, and waking BLAS threads for each product made each fit about 8x
+    slower on 2 cores (BENCHMARKS.md); one thread also gives the same bits on any machine."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
     from threadpoolctl import threadpool_limits
