@@ -1,22 +1,25 @@
 """Does the suite fail when the kit is broken? Each mutant below is one small, plausible bug
 in the code a test guards; the test files named beside it must fail with it in place.
 
-    python tests/mutants.py            # every mutant (a few minutes on 2 cores)
+    python tests/mutants.py            # every mutant, one per core
     python tests/mutants.py 3 17       # some of them, by number
+    python tests/mutants.py --jobs 1   # one at a time
     python tests/mutants.py --list
 
 Each mutant is applied to a throwaway copy of the kit (a killed run leaves the tree as it
-was) and its tests run there. A mutant that survives is a bug the tests let through: add a
+was) and its tests run there, one thread each, so each core takes its own copy. A mutant that survives is a bug the tests let through: add a
 test that fails on it, against an independent truth. Not a pytest module: it runs pytest.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -307,40 +310,62 @@ def stale(numbers=None) -> list[str]:
     return problems
 
 
-def run(numbers, python: str) -> list[int]:
-    """Apply each mutant in a copy of the kit and run its tests; the numbers that survived."""
+def run(numbers, python: str, jobs: int = 1) -> list[int]:
+    """Apply each mutant in a copy of the kit and run its tests; the numbers that survived.
+    `jobs` copies run side by side; the lines come out in the order asked."""
     problems = stale(numbers)
     if problems:  # before any test runs, not half-way through
         raise SystemExit("update MUTANTS:\n" + "\n".join(problems))
-    survivors = []
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
-        copy = Path(tmp) / "kit"
-        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(
-            ".git", ".venv", "runs", "submissions", "data", "*.egg-info", "__pycache__", ".ipynb_checkpoints"))
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-        for i in numbers:
-            file, code, mutant, tests = MUTANTS[i]
-            path = copy / file
-            source = path.read_text()
-            path.write_text(source.replace(code, mutant))
-            try:  # python -m puts the copy first on sys.path, ahead of an editable install
-                done = subprocess.run([python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                                       *(f"tests/{t}" for t in tests.split())],
-                                      cwd=copy, env=env, capture_output=True, text=True)
+        copies = queue.SimpleQueue()  # a copy is in use by one mutant at a time
+        for k in range(max(1, min(jobs, len(numbers)))):
+            copy = Path(tmp) / f"kit{k}"
+            shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(
+                ".git", ".venv", "runs", "submissions", "data", "*.egg-info", "__pycache__", ".ipynb_checkpoints"))
+            copies.put(copy)
+
+        def try_mutant(i):
+            copy = copies.get()
+            try:
+                return i, _run_mutant(copy, i, python, env)
             finally:
-                path.write_text(source)
-            caught = done.returncode == 1  # 1: a test failed; anything else is not a catch
-            lines = done.stdout.strip().splitlines()
-            print(f"{i:3d} {'caught  ' if caught else 'SURVIVED'} {file}: {mutant.strip()[:60]!r} "
-                  f"({lines[-1] if lines else done.stderr.strip()[-120:]})", flush=True)
-            if not caught:
-                survivors.append(i)
+                copies.put(copy)
+
+        survivors = []
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for i, (caught, summary) in pool.map(try_mutant, numbers):
+                file, _, mutant, _ = MUTANTS[i]
+                print(f"{i:3d} {'caught  ' if caught else 'SURVIVED'} {file}: {mutant.strip()[:60]!r} ({summary})",
+                      flush=True)
+                if not caught:
+                    survivors.append(i)
     return survivors
+
+
+def _run_mutant(copy: Path, i: int, python: str, env: dict) -> tuple[bool, str]:
+    """Mutant `i` in `copy`, its tests, the copy restored: (caught, pytest's last line)."""
+    file, code, mutant, tests = MUTANTS[i]
+    path = copy / file
+    source = path.read_text()
+    path.write_text(source.replace(code, mutant))
+    try:  # python -m puts the copy first on sys.path, ahead of an editable install
+        done = subprocess.run([python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                               f"--basetemp={copy.parent / (copy.name + '-tmp')}",  # its own, beside its copy
+                               *(f"tests/{t}" for t in tests.split())],
+                              cwd=copy, env=env, capture_output=True, text=True)
+    finally:
+        path.write_text(source)
+    lines = done.stdout.strip().splitlines()
+    # 1: a test failed; anything else (an import error, no tests collected) is not a catch
+    return done.returncode == 1, lines[-1] if lines else done.stderr.strip()[-120:]
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("numbers", type=int, nargs="*", help="mutants to run (default: all)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="mutants run side by side, each on one thread (default: one per core)")
     parser.add_argument("--list", action="store_true", help="print the mutants and exit")
     args = parser.parse_args(argv)
     if args.list:
@@ -348,7 +373,7 @@ def main(argv=None) -> int:
             print(f"{i:3d} {file}: {code.strip()!r} -> {mutant.strip()!r}  [{tests}]")
         return 0
     numbers = args.numbers or range(len(MUTANTS))
-    survivors = run(numbers, sys.executable)
+    survivors = run(numbers, sys.executable, max(1, args.jobs))
     print(f"{len(numbers) - len(survivors)} of {len(numbers)} mutants caught"
           + (f"; survived: {survivors}" if survivors else ""))
     return 1 if survivors else 0

@@ -12,3 +12,14 @@ import mutants  # noqa: E402
 def test_every_planted_bug_finds_its_code_once_and_names_existing_tests():
     assert mutants.stale() == []
     assert all(mutant != code for _, code, mutant, _ in mutants.MUTANTS)
+
+
+def test_mutants_run_side_by_side_report_in_order_and_name_the_survivor(monkeypatch, capsys):
+    """Two copies at once: a real bug is caught, a no-op edit survives, lines in the order asked."""
+    no_op = ("utils/submission.py", "int(token) >= N_LABELS", "int(token)  >= N_LABELS", "test_submission.py")
+    table = [mutants.MUTANTS[26], no_op, mutants.MUTANTS[33]]  # off-by-one label index, no-op, short row
+    monkeypatch.setattr(mutants, "MUTANTS", table)
+    assert mutants.run([2, 1, 0], sys.executable, jobs=2) == [1]
+    lines = capsys.readouterr().out.splitlines()
+    assert [int(line.split()[0]) for line in lines] == [2, 1, 0]
+    assert ["SURVIVED" in line for line in lines] == [False, True, False]
