@@ -294,6 +294,20 @@ MUTANTS = [
      "both = both + torch.cat([f.float(), torch.sigmoid(logits.float())], 1).cpu()", "test_training_stages.py"),
     ("utils/features.py", "probs[start:start + len(x)] = both[:, width:]",
      "probs[start:start + len(x)] = both[:, width - 1:-1]", "test_training_stages.py"),
+    ("utils/facts.py", "2: 1387, 3: 1153", "2: 1378, 3: 1153", "test_facts.py"),
+    ("utils/facts.py", "'lateral': 19854", "'lateral': 19845", "test_facts.py"),
+    ("utils/facts.py", "(0.0, 0.0, 0.0, 0.488, 0.0),  # 4", "(0.0, 0.0, 0.0, 0.448, 0.0),  # 4", "test_facts.py"),
+    ("utils/facts.py", "(4, 5): 866", "(4, 5): 966", "test_facts.py"),
+    ("utils/facts.py", "(4, 5),  # 23", "(5,),  # 23", "test_facts.py"),
+    ("utils/facts.py", "3: 383, 4: 518", "3: 383, 4: 581", "test_facts.py"),
+    ("utils/plots.py", "    path.parent.mkdir(parents=True, exist_ok=True)", "    pass", "test_plots.py"),
+    ("utils/plots.py", "    plt.close(fig)", "    pass", "test_plots.py"),
+    ("utils/plots.py", "bags = [b for b in comp.train if b.stage == stage]", "bags = list(comp.train)", "test_plots.py"),
+    ("utils/plots.py", "size=min(per_stage, len(bags)), replace=False)", "size=min(per_stage, len(bags)), replace=True)",
+     "test_plots.py"),
+    ("utils/plots.py", "bag.labels[:3]", "bag.labels[-3:]", "test_plots.py"),
+    ("utils/plots.py", "rows = [np.concatenate(tiles[i:i + 3], 1)", "rows = [np.concatenate(tiles[i:i + 3], 0)",
+     "test_plots.py"),
 ]
 
 
