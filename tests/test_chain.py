@@ -102,48 +102,27 @@ def test_chain_writes_validated_submissions_and_learns(demo_run):
         assert not _passes_floors(baseline), (name, baseline)
 
 
-def test_same_seed_twice_gives_identical_files(demo_run):
-    root, work, result = demo_run
-    again = run_chain("demo", data_dir=work / "data", work_dir=root / "b",
-                      submission_dir=root / "subs", quiet=True)
-    assert again["f1"] != result["f1"]  # a new folder, nothing overwritten
-    assert _bytes(again) == _bytes(result)
+# What the second run must reproduce after 03 resumed, in the order the chain makes it (00 to
+# 02's outputs are checked before): the first that differs says where it went wrong.
+SAME_ARTIFACTS = [f"fold{k}/{name}" for k in range(3)
+                  for name in ["preds/cnn_valid.npy", "features/features.npy", "preds/bag_valid.npy"]]
 
 
-def test_another_seed_gives_different_but_valid_files(demo_run):
-    root, work, result = demo_run
-    other = run_chain("demo", data_dir=work / "data", work_dir=root / "seed1", seed=1,
-                      submission_dir=root / "subs", quiet=True)
-    comp, _, _ = load_run(work)
-    ids = [b.gene_stage for b in comp.test]
-    validate_f1(other["f1"], ids)
-    validate_auc(other["auc"], ids)
-    assert _bytes(other)[1] != _bytes(result)[1]
-    assert read_json(other["manifest"])["seed"] == 1
-
-
-# What a resumed run must reproduce, in the order the chain makes it: the first that differs
-# says where resuming went wrong (the CNN's history without its timings, then each artifact).
-RESUMED_ARTIFACTS = [f"fold{k}/{name}" for k in range(3)
-                     for name in ["preds/cnn_valid.npy", "features/features.npy", "preds/bag_valid.npy"]]
-
-
-def test_killed_run_resumed_with_from_gives_the_same_result(demo_run):
+def test_same_seed_again_killed_and_resumed_gives_identical_files(demo_run):
+    """The demo chain again with the same seed, killed during 03 and resumed with --from 03,
+    writes the first run's bytes: one rerun shows both. A rerun from scratch gives the same
+    bytes on a CPU too, so the test also checks that it did resume."""
     import pandas as pd
     import psutil
     import torch
 
     root, work, result = demo_run
     resumed = root / "killed"
-    resumed.mkdir()
-    for name in ["data.json", "split.csv", "cache", "warmup"]:
-        src = work / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, resumed / name)
     cmd = [sys.executable, "-m", "utils.pipeline", "--profile", "demo", "--data", str(work / "data"),
-           "--work", str(resumed), "--submissions", str(root / "subs"), "--from", "03"]
+           "--work", str(resumed), "--submissions", str(root / "subs")]
     proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 600
+    deadline = time.time() + 1200
     while not (resumed / "fold0/cnn/last.pt").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
     # jupyter_client starts the kernel in its own session, so killing the runner's process
@@ -154,6 +133,11 @@ def test_killed_run_resumed_with_from_gives_the_same_result(demo_run):
     for kernel in kernels:
         kernel.kill()
     proc.wait()
+    assert (resumed / "split.csv").read_bytes() == (work / "split.csv").read_bytes()
+    [cache] = (work / "cache").glob("images-*.npy")
+    assert np.array_equal(np.load(resumed / "cache" / cache.name), np.load(cache))
+    warm, warm_again = (torch.load(w / "warmup/backbone.pt") for w in (work, resumed))
+    assert all(torch.equal(warm[k], warm_again[k]) for k in warm)
     state_epoch = torch.load(resumed / "fold0/cnn/last.pt", weights_only=False)["epoch"]
     assert state_epoch < 11, "the run finished before it could be killed"
     out = run_chain("demo", data_dir=work / "data", work_dir=resumed, start="03",
@@ -167,8 +151,9 @@ def test_killed_run_resumed_with_from_gives_the_same_result(demo_run):
     timing = [c for c in history.columns if "second" in c]
     pd.testing.assert_frame_equal(history.drop(columns=timing),
                                   pd.read_csv(work / "fold0/cnn/history.csv").drop(columns=timing))
-    for name in RESUMED_ARTIFACTS:
+    for name in SAME_ARTIFACTS:
         assert np.array_equal(np.load(resumed / name), np.load(work / name)), f"{name} differs"
+    assert out["f1"] != result["f1"]  # a new folder, nothing overwritten
     assert _bytes(out) == _bytes(result)
 
 
@@ -237,15 +222,21 @@ def test_stacking_on_out_of_fold_probabilities_runs_from_05(demo_run, tmp_path):
     assert evaluate(y, oof, mask=m)["auc_within_stage"] > 0.6  # it learns from the stacked inputs
 
 
-def test_single_split_mode_still_runs(demo_run):
+def test_single_split_mode_runs_and_another_seed_changes_it(demo_run):
     root, work, result = demo_run
-    single = root / "single"
     short = {"cnn_epochs": 6, "cnn_lr_T": 6, "temper_start": 2, "temper_half_period": 2, "temper_freeze": 5,
              "lstm_epochs": 8, "warmup_method": "none", "bag_head": "bilstm"}
-    out = run_chain("demo", data_dir=work / "data", work_dir=single, folds=0, overrides=short,
-                    submission_dir=root / "subs", quiet=True)
+    runs = {seed: run_chain("demo", data_dir=work / "data", work_dir=root / f"single-seed{seed}", folds=0,
+                            seed=seed, overrides=short, submission_dir=root / "subs", quiet=True)
+            for seed in (0, 1)}
+    single = root / "single-seed0"
     comp, _, valid = load_run(single)
-    validate_f1(out["f1"], [b.gene_stage for b in comp.test])
+    ids = [b.gene_stage for b in comp.test]
+    for seed, out in runs.items():
+        validate_f1(out["f1"], ids)
+        validate_auc(out["auc"], ids)
+        assert read_json(out["manifest"])["seed"] == seed
+    assert _bytes(runs[1])[1] != _bytes(runs[0])[1]  # the seed reaches the run
     assert not (single / "fold0").exists() and (single / "executed/05_bilstm.ipynb").exists()
     p_valid = np.load(single / "preds/bag+floor_valid.npy")  # the blend, tuned on the validation bags
     y, m = np.stack([b.target for b in valid]), np.stack([b.mask for b in valid])
