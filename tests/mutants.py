@@ -7,8 +7,9 @@ in the code a test guards; the test files named beside it must fail with it in p
     python tests/mutants.py --list
 
 Each mutant is applied to a throwaway copy of the kit (a killed run leaves the tree as it
-was) and its tests run there, one thread each, so each core takes its own copy. A mutant that survives is a bug the tests let through: add a
-test that fails on it, against an independent truth. Not a pytest module: it runs pytest.
+was) and its tests run there on one thread, so each core takes a copy of its own. A mutant
+that survives is a bug the tests let through: add a test that fails on it, against an
+independent truth. Not a pytest module: it runs pytest.
 """
 from __future__ import annotations
 
