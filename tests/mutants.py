@@ -332,9 +332,10 @@ def run(numbers, python: str, jobs: int = 1) -> list[int]:
     if problems:  # before any test runs, not half-way through
         raise SystemExit("update MUTANTS:\n" + "\n".join(problems))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    jobs = max(1, min(jobs, len(numbers)))
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         copies = queue.SimpleQueue()  # a copy is in use by one mutant at a time
-        for k in range(max(1, min(jobs, len(numbers)))):
+        for k in range(jobs):
             copy = Path(tmp) / f"kit{k}"
             shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(
                 ".git", ".venv", "runs", "submissions", "data", "*.egg-info", "__pycache__", ".ipynb_checkpoints"))
@@ -388,7 +389,7 @@ def main(argv=None) -> int:
             print(f"{i:3d} {file}: {code.strip()!r} -> {mutant.strip()!r}  [{tests}]")
         return 0
     numbers = args.numbers or range(len(MUTANTS))
-    survivors = run(numbers, sys.executable, max(1, args.jobs))
+    survivors = run(numbers, sys.executable, args.jobs)
     print(f"{len(numbers) - len(survivors)} of {len(numbers)} mutants caught"
           + (f"; survived: {survivors}" if survivors else ""))
     return 1 if survivors else 0
