@@ -69,6 +69,29 @@ def slice_by_genes(src, out, train_sizes=(5, 5, 4), test_sizes=(4, 3)) -> Path:
     return out
 
 
+# Bytes a corrupted or hand-edited CSV holds: separators, quotes, brackets, digits, a NUL,
+# a byte-order mark's bytes and cp1252 bytes that are not UTF-8.
+CORRUPTING_BYTES = b',"[]\' \n\r\t;0123456789abs_-+.\x00\xef\xbb\xbf\xff\xe9'
+
+
+def corrupt(data: bytes, rng) -> bytes:
+    """1 to 4 random edits: a byte deleted, bytes inserted, the file cut, a line repeated."""
+    data = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        op, i = rng.randrange(4), rng.randrange(len(data) + 1)
+        if op == 0 and data:
+            del data[i % len(data)]
+        elif op == 1:
+            data[i:i] = bytes(rng.choice(CORRUPTING_BYTES) for _ in range(rng.randint(1, 8)))
+        elif op == 2:
+            del data[i:]
+        elif data:
+            lines = data.split(b"\n")
+            lines.insert(rng.randrange(len(lines)), lines[rng.randrange(len(lines))])
+            data = bytearray(b"\n".join(lines))
+    return bytes(data)
+
+
 @pytest.fixture(scope="session")
 def small_dir(tmp_path_factory):
     """21 bags of 5 genes, 3 of them (14 bags) in train: a user's slice of the download."""

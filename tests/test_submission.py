@@ -105,3 +105,78 @@ def test_atomic_path_leaves_nothing_behind_on_failure(tmp_path):
             raise RuntimeError("killed")
     assert target.read_text() == "earlier result"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_blank_lines_are_skipped_and_lines_keep_their_numbers_in_the_file(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("Id,labels\nCG1_s2,0\n\nCG2_s6,1\nCG3_s4,x\n")  # a label that is no number, on line 5
+    with pytest.raises(SubmissionError, match="line 5: label 'x'"):
+        validate_f1(path, IDS)
+    path.write_text("Id,labels\n\nCG1_s2,0\r\n\r\nCG2_s6,1\nCG3_s4,2\n\n")
+    validate_f1(path, IDS)
+
+
+@pytest.mark.parametrize("content,message", [
+    ("Id,labels\nCG1_s2,0\nCG2_s6,²\nCG3_s4,2\n", "line 3: label '²' is not in 0..29"),  # str.isdigit() is True
+    ("Id,labels\nCG1_s2,0\nCG2_s6,1\nCG3_s4,٢\n", "line 4: label '٢' is not in 0..29"),  # an Arabic-Indic 2
+])
+def test_f1_labels_are_ascii_digits(tmp_path, content, message):
+    path = tmp_path / "s.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(SubmissionError, match=message):
+        validate_f1(path, IDS)
+
+
+def _kaggle_files(folder, ids):
+    rng = np.random.default_rng(0)
+    prob = rng.random((len(ids), 30))
+    return write_f1(folder / "f1.csv", ids, (prob > 0.7).astype(int)), write_auc(folder / "auc.csv", ids, prob)
+
+
+def test_check_command_tells_the_formats_apart_and_names_what_is_wrong(demo_dir, tmp_path, capsys):
+    from utils.data import read_competition
+    from utils.submission import main
+
+    ids = [b.gene_stage for b in read_competition(demo_dir, check_images=False).test]
+    f1, auc = _kaggle_files(tmp_path, ids)
+    assert main(["check", str(f1), str(auc), "--data", str(demo_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"{f1}: a valid F1 submission, {len(ids)} rows in test order" in out
+    assert f"{auc}: a valid AUC submission, {len(ids)} rows in test order" in out
+
+    blend = tmp_path / "blend.csv"  # a hand-made blend, saved by Excel with its own encoding
+    lines = auc.read_text().splitlines(keepends=True)
+    lines[4] = lines[4].replace(",", ",é", 1)
+    blend.write_bytes("".join(lines).encode("cp1252"))
+    shuffled = tmp_path / "shuffled.csv"
+    shuffled.write_text("".join([lines[0], lines[2], lines[1]] + lines[3:]))
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("id,predicted\n")
+    assert main(["check", str(f1), str(blend), str(shuffled), str(wrong), "--data", str(demo_dir)]) == 1
+    captured = capsys.readouterr()
+    assert f"{f1}: a valid F1 submission" in captured.out
+    assert f"INVALID: {blend} line 5: byte 0xe9 is not UTF-8 text" in captured.err
+    assert f"INVALID: {shuffled} line 2: Id {ids[1]!r}, expected {ids[0]!r} (test order)" in captured.err
+    assert f"INVALID: {wrong} line 1: header ['id', 'predicted'] is neither" in captured.err
+
+
+@pytest.mark.parametrize("kind", ["F1", "AUC"])
+def test_random_corruptions_of_a_submission_are_valid_or_named(tmp_path, kind):
+    """Either the validator accepts the file or it raises SubmissionError naming it; never
+    another exception (a blank row once raised IndexError)."""
+    import random
+
+    from conftest import corrupt
+    from utils.submission import validate_file
+
+    ids = [f"CG{i:04d}_s{2 + i % 5}" for i in range(40)]
+    good = _kaggle_files(tmp_path, ids)[kind == "AUC"]
+    original, rng, path, reported = good.read_bytes(), random.Random(0), tmp_path / "s.csv", 0
+    for trial in range(300):
+        path.write_bytes(corrupt(original, rng))
+        try:
+            validate_file(path, ids)
+        except SubmissionError as e:
+            assert str(e).startswith(str(path)), (trial, str(e))
+            reported += 1
+    assert reported > 200  # 286 of 300 for F1, 283 for AUC

@@ -16,7 +16,6 @@ them at once, before any long work starts.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import re
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .csvfile import CSVFileError, records
 from .facts import IMAGE_HW
 from .parallel import chunked_map
 from .labels import N_LABELS, STAGES, stage_mask
@@ -137,27 +137,30 @@ def parse_gene_stage(value: str) -> tuple[str, int]:
 
 
 def _read_rows(path: Path, split: str, errors: list[str]) -> list[tuple[int, dict]]:
-    """CSV rows with their line numbers; column problems go to `errors`."""
+    """CSV rows with their line numbers; file and column problems go to `errors`."""
     if not path.is_file():
         errors.append(f"{path}: file not found (expected the competition layout, see utils/data.py)")
         return []
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        reader.fieldnames = header
-        missing = [c for c in COLUMNS[split] if c not in header]
-        if missing:
-            errors.append(f"{path} line 1: missing column(s) {missing}; header is {header}")
-            return []
-        if split == "test" and "labels" in header:
-            errors.append(f"{path} line 1: test file has a 'labels' column; is this a train file?")
-        rows = []
-        for row in reader:
-            if None in row:  # more fields than the header
-                errors.append(f"{path} line {reader.line_num}: {len(header) + len(row[None])} fields, "
-                              f"header has {len(header)}; quote lists that contain commas")
-                continue
-            rows.append((reader.line_num, row))
+    rows, header = [], None
+    try:
+        for line, fields in records(path):
+            if header is None:
+                header = [h.strip() for h in fields]
+                missing = [c for c in COLUMNS[split] if c not in header]
+                if missing:
+                    errors.append(f"{path} line {line}: missing column(s) {missing}; header is {header}")
+                    return []
+                if split == "test" and "labels" in header:
+                    errors.append(f"{path} line {line}: test file has a 'labels' column; is this a train file?")
+            elif len(fields) > len(header):
+                errors.append(f"{path} line {line}: {len(fields)} fields, header has {len(header)}; "
+                              f"quote lists that contain commas")
+            else:
+                rows.append((line, dict(zip(header, fields))))
+    except CSVFileError as e:
+        errors.append(str(e))
+    if header is None:
+        errors.append(f"{path}: the file is empty; expected a header with {list(COLUMNS[split])}")
     return rows
 
 
@@ -166,16 +169,16 @@ def _parse_split(data_dir: Path, split: str, errors: list[str]) -> list[Bag]:
     bags, first_line = [], {}
     for line, row in _read_rows(path, split, errors):
         where = f"{path} line {line}"
-        gene_stage = (row["gene_stage"] or "").strip()
+        gene_stage = row.get("gene_stage", "").strip()
         parsed = {}
         for column, parse in (("gene_stage", parse_gene_stage), ("imgs", parse_images),
                               ("labels", parse_labels)):
             if column not in COLUMNS[split]:
                 continue
             try:
-                parsed[column] = parse(row[column] or "")
+                parsed[column] = parse(row.get(column, ""))
             except ValueError as e:
-                errors.append(f"{where}: {column} {row[column]!r}: {e}")
+                errors.append(f"{where}: {column} {row.get(column, '')!r}: {e}")
         if len(parsed) < len(COLUMNS[split]):
             continue
         if gene_stage in first_line:
@@ -189,17 +192,24 @@ def _parse_split(data_dir: Path, split: str, errors: list[str]) -> list[Bag]:
     return bags
 
 
-def read_terms(data_dir: Path) -> dict[int, str]:
-    """label_dict.csv if present, else the standard BDGP terms."""
+def read_terms(data_dir: Path, errors: list[str] | None = None) -> dict[int, str]:
+    """label_dict.csv if present, else the standard BDGP terms. Rows that are not
+    'index,term' with an index in 0..29 (a header, say) are skipped; a file that cannot be
+    read goes to `errors` (raised when None)."""
     from .facts import TERMS
 
     path = data_dir / LABEL_DICT_CSV
     terms = dict(enumerate(TERMS))
     if path.is_file():
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            for line, row in enumerate(csv.reader(f), start=1):
-                if len(row) >= 2 and row[0].strip().isdigit():
-                    terms[int(row[0])] = row[1].strip()
+        try:
+            for _, row in records(path):
+                index = row[0].strip()
+                if len(row) >= 2 and re.fullmatch(r"[0-9]+", index) and int(index) < N_LABELS:
+                    terms[int(index)] = row[1].strip()
+        except CSVFileError as e:
+            if errors is None:
+                raise DataError(str(e)) from None
+            errors.append(str(e))
     return terms
 
 
@@ -228,6 +238,7 @@ def read_competition(data_dir, check_images: bool = True, workers: int | None = 
     errors: list[str] = []
     train = _parse_split(data_dir, "train", errors)
     test = _parse_split(data_dir, "test", errors)
+    terms = read_terms(data_dir, errors)
     if not errors:
         overlap = {b.gene_stage for b in train} & {b.gene_stage for b in test}
         if overlap:
@@ -253,7 +264,7 @@ def read_competition(data_dir, check_images: bool = True, workers: int | None = 
         raise DataError(f"{len(errors)} problem(s) in {data_dir}:\n  {shown}{more}")
     warnings = [f"{n} image(s) of {w}x{h} will be resized to {IMAGE_HW[1]}x{IMAGE_HW[0]}"
                 for (w, h), n in sorted(odd_sizes.items())]
-    return Competition(data_dir, train, test, read_terms(data_dir), warnings)
+    return Competition(data_dir, train, test, terms, warnings)
 
 
 def fingerprint(data_dir) -> str:

@@ -7,14 +7,18 @@ then renamed; an existing file is never overwritten.
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import json
+import re
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from .atomic import atomic_path
+from .csvfile import CSVFileError, records
 from .labels import N_LABELS
 
 AUC_HEADER = ["Id"] + [f"label{i}" for i in range(N_LABELS)]
@@ -65,38 +69,40 @@ def write_auc(path, ids, probabilities, test_ids=None) -> Path:
                          lambda p: validate_auc(p, test_ids or ids))
 
 
-def _read(path, header):
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows or rows[0] != header:
-        raise SubmissionError(f"{path} line 1: header {rows[0] if rows else None}, expected {header}")
+def _read(path, header) -> list[tuple[int, list[str]]]:
+    """(line, fields) of each row after the header; blank lines are skipped, as Kaggle does."""
+    try:
+        rows = list(records(path))
+    except CSVFileError as e:
+        raise SubmissionError(str(e)) from None
+    if not rows or rows[0][1] != header:
+        raise SubmissionError(f"{path} line 1: header {rows[0][1] if rows else None}, expected {header}")
     return rows[1:]
 
 
 def _check_ids(path, rows, test_ids):
-    ids = [r[0] for r in rows]
-    if len(ids) != len(test_ids):
-        raise SubmissionError(f"{path}: {len(ids)} rows, the test set has {len(test_ids)} bags")
-    for line, (got, want) in enumerate(zip(ids, test_ids), start=2):
-        if got != want:
-            raise SubmissionError(f"{path} line {line}: Id {got!r}, expected {want!r} (test order)")
+    if len(rows) != len(test_ids):
+        raise SubmissionError(f"{path}: {len(rows)} rows, the test set has {len(test_ids)} bags")
+    for (line, row), want in zip(rows, test_ids):
+        if row[0] != want:
+            raise SubmissionError(f"{path} line {line}: Id {row[0]!r}, expected {want!r} (test order)")
 
 
 def validate_f1(path, test_ids) -> None:
     rows = _read(path, ["Id", "labels"])
     _check_ids(path, rows, list(test_ids))
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         if len(row) != 2:
             raise SubmissionError(f"{path} line {line}: {len(row)} fields, expected 2")
         for token in row[1].split():
-            if not token.isdigit() or int(token) >= N_LABELS:
+            if not re.fullmatch(r"[0-9]+", token) or int(token) >= N_LABELS:
                 raise SubmissionError(f"{path} line {line}: label {token!r} is not in 0..29")
 
 
 def validate_auc(path, test_ids) -> None:
     rows = _read(path, AUC_HEADER)
     _check_ids(path, rows, list(test_ids))
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         if len(row) != N_LABELS + 1:
             raise SubmissionError(f"{path} line {line}: {len(row)} fields, expected {N_LABELS + 1}")
         for col, value in zip(AUC_HEADER[1:], row[1:]):
@@ -106,6 +112,22 @@ def validate_auc(path, test_ids) -> None:
                 raise SubmissionError(f"{path} line {line}: {col} {value!r} is not a number") from None
             if not 0.0 <= v <= 1.0:  # also false for NaN
                 raise SubmissionError(f"{path} line {line}: {col} {value!r} is outside [0, 1]")
+
+
+def validate_file(path, test_ids) -> str:
+    """Validate a submission of either format, told apart by its header; returns "F1" or "AUC"."""
+    try:
+        header = next(records(path), (1, None))[1]
+    except (CSVFileError, OSError) as e:
+        raise SubmissionError(str(e)) from None
+    if header == ["Id", "labels"]:
+        validate_f1(path, test_ids)
+        return "F1"
+    if header == AUC_HEADER:
+        validate_auc(path, test_ids)
+        return "AUC"
+    raise SubmissionError(f"{path} line 1: header {header} is neither the F1 file's ['Id', 'labels'] "
+                          f"nor the AUC file's ['Id', 'label0', ..., 'label29']")
 
 
 def code_version(repo_dir=None) -> str:
@@ -140,3 +162,33 @@ def write_manifest(path, **fields) -> Path:
     with atomic_path(path) as tmp:
         Path(tmp).write_text(json.dumps(fields, indent=2, default=str))
     return Path(path)
+
+
+def main(argv=None) -> int:
+    """Check submission files (a hand-made blend, say) before uploading them to Kaggle."""
+    from .data import DataError, read_competition
+
+    parser = argparse.ArgumentParser(prog="python -m utils.submission")
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("check", help="validate submission files against a competition folder's test bags")
+    c.add_argument("files", nargs="+")
+    c.add_argument("--data", required=True, help="the competition folder (its test CSV gives the bags and order)")
+    args = parser.parse_args(argv)
+    try:
+        test_ids = [b.gene_stage for b in read_competition(args.data, check_images=False).test]
+    except DataError as e:
+        print(f"INVALID competition folder: {e}", file=sys.stderr)
+        return 1
+    failed = 0
+    for path in args.files:
+        try:
+            kind = validate_file(path, test_ids)
+            print(f"{path}: a valid {kind} submission, {len(test_ids)} rows in test order")
+        except SubmissionError as e:
+            print(f"INVALID: {e}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
