@@ -326,6 +326,13 @@ MUTANTS = [
      "    if False:\n        errors.append(f\"{path}: the file is empty", "test_data.py"),
     ("utils/data.py", "    except CSVFileError as e:\n        errors.append(str(e))", "    except CSVFileError as e:\n        pass",
      "test_data.py"),
+    ("utils/pipeline.py", "        if key not in defaults:", "        if False:", "test_runspec.py"),
+    ("utils/pipeline.py", "        return isinstance(value, (int, float))", "        return isinstance(value, float)",
+     "test_runspec.py"),
+    ("utils/pipeline.py", "        return isinstance(value, bool) and isinstance(default, bool)",
+     "        return isinstance(default, bool)", "test_runspec.py"),
+    ("utils/pipeline.py", "    if default is None:\n        return True", "    if default is None:\n        return False",
+     "test_runspec.py"),
 ]
 
 

@@ -175,3 +175,25 @@ def test_dry_run_prints_each_notebook_and_fold_and_writes_nothing(tmp_path, caps
     assert "seed=5" in by_step["00_demo_data"] and "n_folds=2" in by_step["06_threshold_tuning"]
     assert "cnn_epochs=3" not in by_step["05_bilstm-fold0"]  # only what each notebook declares
     assert not (tmp_path / "w").exists()
+
+
+def test_a_misspelt_or_mistyped_override_is_refused_before_anything_runs(tmp_path, capsys):
+    """papermill passes on a parameter no notebook declares and the notebook ignores it: a
+    typo would train for an hour with the default. The run stops first, naming each problem."""
+    from utils.pipeline import main
+    work = tmp_path / "w"
+    assert main(["--work", str(work), "-p", "lsmt_lr", "1e-3", "-p", "cnn_epochs", "abc", "-p", "use_weights", "1",
+                 "-p", "run_name", "2024", "-p", "lstm_epochs", "40"]) == 1
+    err = capsys.readouterr().err
+    assert "-p lsmt_lr: no notebook has this parameter; did you mean lstm_lr" in err
+    assert "-p cnn_epochs 'abc': expected an integer, like the notebooks' default 30" in err
+    assert "-p use_weights 1: expected True or False" in err
+    assert "-p run_name 2024: expected a string" in err and "'2024'" in err
+    assert "lstm_epochs" not in err  # a good one beside them is not named
+    assert not work.exists()
+    # an integer for a number, a list for a list, anything where the default is None; 08's too
+    assert main(["--work", str(work), "-p", "lstm_lr", "1", "-p", "resize_hw", "[58, 170]", "-p",
+                 "compile_backend", "cuda-graph", "-p", "heatmap_layer", "s3", "--dry-run"]) == 0
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--profile", "gpu0"])
+    assert "invalid choice: 'gpu0' (choose from 'cpu', 'demo', 'paper')" in capsys.readouterr().err

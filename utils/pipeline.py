@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import functools
 import json
 import sys
 import time
 from pathlib import Path
 
-from .profiles import profile_parameters
+from .profiles import PROFILES, profile_parameters
 from .rundir import read_json, require, write_json
 from .runspec import (RunConflict, check_resume, command_line, effective, merge_run, record_step,
                       set_status, stored_run, write_run)
@@ -68,6 +69,50 @@ def notebook_defaults(notebook: Path) -> dict:
 
 def declared_parameters(notebook: Path) -> set[str]:
     return set(notebook_defaults(notebook))
+
+
+class BadParameter(ValueError):
+    """A -p override no notebook declares, or of another type than the notebook's default."""
+
+
+_KINDS = {bool: "True or False", int: "an integer", float: "a number", str: "a string",
+          list: "a list", tuple: "a list"}
+
+
+def _fits(value, default) -> bool:
+    if default is None:
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple))
+    return isinstance(value, type(default))
+
+
+def check_overrides(overrides: dict) -> None:
+    """Refuse, before anything runs, a -p name that no notebook declares (papermill would
+    pass it on and the notebook ignore it: a typo would silently run the default) or a value
+    of another type than the notebook's default ('1e-3x' for a float)."""
+    defaults = {}
+    for name, _ in CHAIN + EXTRAS:
+        for key, value in notebook_defaults(NOTEBOOK_DIR / f"{name}.ipynb").items():
+            defaults.setdefault(key, value)
+    problems = []
+    for key, value in overrides.items():
+        if key not in defaults:
+            near = difflib.get_close_matches(key, list(defaults), n=3)
+            problems.append(f"-p {key}: no notebook has this parameter"
+                            + (f"; did you mean {' or '.join(near)}?" if near else ""))
+        elif not _fits(value, defaults[key]):
+            quote = " (quote a string that looks like a number: -p NAME \"'2024'\")" if isinstance(
+                defaults[key], str) else ""
+            kind = _KINDS.get(type(defaults[key]), type(defaults[key]).__name__)
+            problems.append(f"-p {key} {value!r}: expected {kind}, like the notebooks' default "
+                            f"{defaults[key]!r}{quote}")
+    if problems:
+        raise BadParameter("\n  ".join(problems))
 
 
 def steps(chain, n_folds: int) -> list[tuple[str, int | None, list[str]]]:
@@ -135,6 +180,7 @@ def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: in
         already_ran.update({p: name for p in declared_parameters(NOTEBOOK_DIR / f"{name}.ipynb")})
     args, overrides, notes = merge_run(stored_run(work_dir), given, overrides, work_dir, REPO,
                                        already_ran, force)
+    check_overrides(overrides)
     run = effective(args, overrides, work_dir, REPO)
     params = {**profile_parameters(run["profile"]), **overrides, "seed": run["seed"], "n_folds": run["folds"]}
     if run["folds"] == 1:
@@ -245,7 +291,7 @@ class StaleRun(RuntimeError):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m utils.pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default=None, help="demo | cpu | paper (default: demo)")
+    parser.add_argument("--profile", default=None, choices=sorted(PROFILES), help="default: demo")
     parser.add_argument("--data", default=None, help="competition folder (default: build demo data)")
     parser.add_argument("--work", default=None, help="work folder (default: runs/<profile>-seed<N>)")
     parser.add_argument("--seed", type=int, default=None, help="default: the profile's (0)")
@@ -274,7 +320,7 @@ def main(argv=None) -> int:
         result = run_chain(args.profile, args.data, args.work, args.seed, args.device,
                            args.start, overrides, args.submissions, args.stop, extras=args.extras,
                            folds=args.folds, force=args.force, dry_run=args.dry_run)
-    except (ChainFailed, RunConflict, StaleRun) as e:
+    except (ChainFailed, RunConflict, StaleRun, BadParameter) as e:
         print(f"\nFAILED: {e}", file=sys.stderr)
         return 1
     if result:
