@@ -62,7 +62,7 @@ from utils.folds import assemble_out_of_fold, stack_out_of_fold
 from utils.loaders import stage_masked_bag_means
 from utils.metrics import evaluate
 from utils.models import build_backbone
-from utils.pipeline import parse_value
+from utils.pipeline import check_overrides, parse_value
 from utils.profiles import PLAIN_BCE, profile_parameters
 from utils.rundir import save_array
 from utils.splits import grouped_folds, train_valid_split
@@ -316,6 +316,7 @@ def main(argv=None):
                         help="seconds (--jobs > 1); parts still running then are cut, their rows left out")
     parser.add_argument("--part", default=None, help=argparse.SUPPRESS)  # one seed's group, in a child process
     args = parser.parse_args(argv)
+    check_overrides({k: parse_value(v) for k, v in args.p})  # a typo here would cost a whole ablation
     out = Path(args.out).resolve()
     device = choose_device(args.device)
     data = out / (f"data-{args.bags}-{args.data_seed}" + ("" if args.style == "clean" else f"-{args.style}"))

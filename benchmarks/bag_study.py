@@ -166,11 +166,12 @@ def main(argv=None) -> int:
                         help="change a parameter for every variant, e.g. -p lstm_epochs 20")
     parser.add_argument("--only", default=None, help=argparse.SUPPRESS)  # one variant, in a child process
     args = parser.parse_args(argv)
-    from utils.pipeline import parse_value
+    from utils.pipeline import check_overrides, parse_value
     from utils.rundir import require
 
     require(args.work, "run.json", "features/features.npy", "preds/cnn_valid.npy")
     common = {k: parse_value(v) for k, v in args.p}
+    check_overrides(common)
     folder = args.out / "variants"
     folder.mkdir(parents=True, exist_ok=True)
     if args.only:

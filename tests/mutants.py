@@ -333,6 +333,8 @@ MUTANTS = [
      "        return isinstance(default, bool)", "test_runspec.py"),
     ("utils/pipeline.py", "    if default is None:\n        return True", "    if default is None:\n        return False",
      "test_runspec.py"),
+    ("utils/pipeline.py", 'if "parameters" in c.get("metadata", {}).get("tags", [])', 'if c["cell_type"] == "code"',
+     "test_runspec.py"),
 ]
 
 

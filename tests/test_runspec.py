@@ -197,3 +197,12 @@ def test_a_misspelt_or_mistyped_override_is_refused_before_anything_runs(tmp_pat
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--profile", "gpu0"])
     assert "invalid choice: 'gpu0' (choose from 'cpu', 'demo', 'paper')" in capsys.readouterr().err
+
+
+def test_notebook_defaults_read_what_papermill_reads():
+    import papermill as pm
+
+    from utils.pipeline import NOTEBOOK_DIR, notebook_defaults
+    for notebook in sorted(NOTEBOOK_DIR.glob("*.ipynb")):
+        expected = {k: parse_value(v["default"]) for k, v in pm.inspect_notebook(str(notebook)).items()}
+        assert repr(notebook_defaults(notebook)) == repr(expected) and len(expected) > 4, notebook.name  # types too

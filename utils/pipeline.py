@@ -60,11 +60,18 @@ def parse_value(text: str):
 
 @functools.lru_cache(maxsize=None)
 def notebook_defaults(notebook: Path) -> dict:
-    """The parameters a notebook declares, with their default values (read once per run:
-    the checks, the plan and every fold ask for them)."""
-    import papermill as pm
-
-    return {k: parse_value(v["default"]) for k, v in pm.inspect_notebook(str(notebook)).items()}
+    """The parameters a notebook declares in its cell tagged `parameters`, with their default
+    values: what papermill's inspect_notebook reads, without papermill, so that scripts
+    on a machine without it check their -p names too. Read once per run."""
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    cell = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    source = "".join(cell["source"]) if cell else ""
+    defaults = {}
+    for node in ast.parse(source).body:
+        for target in node.targets if isinstance(node, ast.Assign) else []:
+            if isinstance(target, ast.Name):
+                defaults[target.id] = parse_value(ast.get_source_segment(source, node.value))
+    return defaults
 
 
 def declared_parameters(notebook: Path) -> set[str]:
