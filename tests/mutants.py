@@ -333,8 +333,8 @@ MUTANTS = [
      "        return isinstance(default, bool)", "test_runspec.py"),
     ("utils/pipeline.py", "    if default is None:\n        return True", "    if default is None:\n        return False",
      "test_runspec.py"),
-    ("utils/pipeline.py", 'if "parameters" in c.get("metadata", {}).get("tags", [])', 'if c["cell_type"] == "code"',
-     "test_runspec.py"),
+    ("utils/pipeline.py", "defaults[target.id] = parse_value(ast.get_source_segment(source, node.value))",
+     "defaults[target.id] = ast.get_source_segment(source, node.value)", "test_runspec.py"),
 ]
 
 
