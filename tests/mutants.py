@@ -335,6 +335,10 @@ MUTANTS = [
      "test_runspec.py"),
     ("utils/pipeline.py", "defaults[target.id] = parse_value(ast.get_source_segment(source, node.value))",
      "defaults[target.id] = ast.get_source_segment(source, node.value)", "test_runspec.py"),
+    ("utils/engine.py", "state = load_checkpoint(last) if last.exists() else None",
+     "state = torch.load(last, weights_only=False) if last.exists() else None", "test_augment_engine.py"),
+    ("utils/engine.py", 'state = load_checkpoint(Path(checkpoint_dir) / "best.pt")',
+     'state = torch.load(Path(checkpoint_dir) / "best.pt", weights_only=False)', "test_augment_engine.py"),
 ]
 
 

@@ -326,3 +326,24 @@ def test_the_historys_training_loss_is_the_mean_of_the_epochs_step_losses(tmp_pa
     history = fit(model, torch.optim.SGD(model.parameters(), lr=0.01), lambda epoch: xs, train_step, 1,
                   tmp_path, progress=None)
     assert len(seen) == 3 and history.train_loss[0] == pytest.approx(np.mean(seen))
+
+
+@pytest.mark.parametrize("cut", [0, 100, -20])  # empty, cut early, cut short of its end
+def test_a_damaged_checkpoint_is_named_and_nothing_is_overwritten(tmp_path, cut):
+    from utils.engine import load_best
+    model = nn.Linear(2, 1)
+    x = torch.ones(4, 2)
+
+    def step(m, b, e):
+        return (m(x) ** 2).mean()
+
+    fit(model, torch.optim.SGD(model.parameters(), lr=0.1), lambda e: [0], step, 1, tmp_path, progress=False)
+    for name in ("last.pt", "best.pt"):
+        path = tmp_path / name
+        path.write_bytes(path.read_bytes()[:cut])  # a copy that stopped part-way
+    damaged = (tmp_path / "last.pt").read_bytes()
+    with pytest.raises(RuntimeError, match=rf"{tmp_path / 'last.pt'} cannot be read .*delete it to train"):
+        fit(model, torch.optim.SGD(model.parameters(), lr=0.1), lambda e: [0], step, 2, tmp_path, progress=False)
+    assert (tmp_path / "last.pt").read_bytes() == damaged  # left for the user to look at
+    with pytest.raises(RuntimeError, match=rf"{tmp_path / 'best.pt'} cannot be read"):
+        load_best(model, tmp_path)

@@ -72,6 +72,18 @@ def save_atomic(obj, path) -> None:
         torch.save(obj, tmp)
 
 
+def load_checkpoint(path, map_location="cpu"):
+    """torch.load, naming the file when it cannot be read. The kit writes every checkpoint
+    atomically, so a damaged one was cut or changed after it was written (a copy between
+    machines that stopped half-way, say); torch's own message names no file."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as e:  # RuntimeError, EOFError, UnpicklingError ... by how the file is damaged
+        raise RuntimeError(f"{path} cannot be read ({type(e).__name__}: {str(e).splitlines()[0][:160]}); "
+                           f"it was damaged after it was written: copy it again, or delete it to "
+                           f"train that stage afresh") from e
+
+
 def save_if_changed(obj, path) -> bool:
     """save_atomic, but leave `path` untouched when it already holds these exact bytes.
 
@@ -159,7 +171,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
     history, start, best = [], 0, -np.inf
     saved, saved_at, save_seconds = None, None, 0.0  # the epoch last.pt holds, when and how long it took
     pending_best = None  # the best epoch's weights, until the next save
-    state = torch.load(last, map_location="cpu", weights_only=False) if last.exists() else None
+    state = load_checkpoint(last) if last.exists() else None
     if state is not None and state.get("key") != key:
         print(f"{last} was made with other settings or inputs; training afresh")
         state = None
@@ -243,7 +255,7 @@ def fit(model: nn.Module, optimizer: torch.optim.Optimizer,
 
 def load_best(model: nn.Module, checkpoint_dir) -> dict:
     """Load best.pt into `model`; returns the metrics it was selected with."""
-    state = torch.load(Path(checkpoint_dir) / "best.pt", map_location="cpu", weights_only=False)
+    state = load_checkpoint(Path(checkpoint_dir) / "best.pt")
     model.load_state_dict(state["model"])
     return state["metrics"]
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .augment import BatchAugment, EvalTransform
-from .engine import autocast, fit, predict, run_key, seed_everything
+from .engine import autocast, fit, load_checkpoint, predict, run_key, seed_everything
 from .loaders import BagBatches, ImageBatches, image_table, images_on, mean_per_bag
 from .losses import FocalLoss, label_pos_weights
 from .metrics import evaluate
@@ -220,7 +220,7 @@ def fit_image_model(cache, train, valid, s: CNNSettings, device, checkpoint_dir,
 
     model = build_backbone(s.backbone, in_chans=s.in_chans).to(device).to(memory_format=s.memory_format)
     if init_state is not None:
-        model.load_state_dict(torch.load(init_state, map_location=device))
+        model.load_state_dict(load_checkpoint(init_state, map_location=device))
     forward = compile_network(model, s.compile_backend)
     loss_fn = FocalLoss(gamma=s.gamma_start, pos_weight=w_m if s.use_weights else None).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=s.cnn_lr, **_optimizer_options(device))
