@@ -339,6 +339,8 @@ MUTANTS = [
      "state = torch.load(last, weights_only=False) if last.exists() else None", "test_augment_engine.py"),
     ("utils/engine.py", 'state = load_checkpoint(Path(checkpoint_dir) / "best.pt")',
      'state = torch.load(Path(checkpoint_dir) / "best.pt", weights_only=False)', "test_augment_engine.py"),
+    ("utils/rundir.py", "    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError",
+     "    except KeyError as e:  # JSONDecodeError, UnicodeDecodeError", "test_runspec.py test_report.py"),
 ]
 
 

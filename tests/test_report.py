@@ -63,7 +63,9 @@ def test_runs_table_lists_finished_kfold_failed_runs_and_survives_an_empty_folde
     assert rows.loc["single", "test_macro_f1"] == SCORES["macro_f1"] and rows.loc["single", "valid_macro_f1"] == 0.61
     assert rows.loc["failed", "status"] == "failed at 03_cnn_tempering-fold1: FloatingPointError: loss is nan"
     assert rows.loc["killed", "status"].startswith("incomplete (running or killed at 05_bilstm; last finished 03_cnn")
-    assert rows.loc["broken", "status"].startswith("unreadable: JSONDecodeError")
+    assert rows.loc["broken", "status"] == (f"unreadable: DamagedFile: {tmp_path / 'broken/run.json'} is not valid "
+                                            "JSON (Expecting property name enclosed in double quotes: line 1 "
+                                            "column 2 (char 1)); it was changed after the kit wrote it")
     assert "empty" not in rows.index
     assert sorted(runs_table(tmp_path, sort="valid_macro_f1").run.tolist()[:2]) == ["kfold", "single"]
     assert runs_main([str(tmp_path), "--csv", str(tmp_path / "runs.csv")]) == 0

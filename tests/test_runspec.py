@@ -206,3 +206,14 @@ def test_notebook_defaults_read_what_papermill_reads():
     for notebook in sorted(NOTEBOOK_DIR.glob("*.ipynb")):
         expected = {k: parse_value(v["default"]) for k, v in pm.inspect_notebook(str(notebook)).items()}
         assert repr(notebook_defaults(notebook)) == repr(expected) and len(expected) > 4, notebook.name  # types too
+
+
+def test_a_damaged_run_json_is_named_when_resuming(tmp_path, capsys):
+    from utils.pipeline import main
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "run.json").write_text('{"args": {"profile": "demo"}, "overr')  # cut part-way by a copy
+    assert main(["--work", str(work), "--from", "03"]) == 1
+    err = capsys.readouterr().err
+    assert f"FAILED: {work / 'run.json'} is not valid JSON (Unterminated string" in err
+    assert "it was changed after the kit wrote it" in err

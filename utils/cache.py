@@ -22,6 +22,7 @@ from .data import Competition, DataError
 from .facts import IMAGE_HW
 from .parallel import chunked_map
 from .progress import progress as progress_bar
+from .rundir import read_json
 
 
 @dataclass
@@ -104,7 +105,7 @@ def build_cache(comp: Competition, work_dir, mode: str = "L", progress: str | No
     path = folder / f"images-{mode}-{key}.npy"
     meta_path = path.with_suffix(".json")
     if path.exists() and meta_path.exists():
-        meta = json.loads(meta_path.read_text())
+        meta = read_json(meta_path)
         return ImageCache(np.load(path, mmap_mode="r"), index, path, meta["resized"])
 
     shape = (len(items), *IMAGE_HW) + ((3,) if mode == "RGB" else ())

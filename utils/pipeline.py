@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from .profiles import PROFILES, profile_parameters
-from .rundir import read_json, require, write_json
+from .rundir import DamagedFile, read_json, require, write_json
 from .runspec import (RunConflict, check_resume, command_line, effective, merge_run, record_step,
                       set_status, stored_run, write_run)
 
@@ -327,7 +327,7 @@ def main(argv=None) -> int:
         result = run_chain(args.profile, args.data, args.work, args.seed, args.device,
                            args.start, overrides, args.submissions, args.stop, extras=args.extras,
                            folds=args.folds, force=args.force, dry_run=args.dry_run)
-    except (ChainFailed, RunConflict, StaleRun, BadParameter) as e:
+    except (ChainFailed, RunConflict, StaleRun, BadParameter, DamagedFile) as e:
         print(f"\nFAILED: {e}", file=sys.stderr)
         return 1
     if result:

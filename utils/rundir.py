@@ -50,8 +50,15 @@ def write_json(path, obj) -> None:
         tmp.write_text(json.dumps(obj, indent=2, default=float))
 
 
+class DamagedFile(ValueError):
+    """A JSON artifact that does not parse; the kit writes them atomically, so it was changed later."""
+
+
 def read_json(path):
-    return json.loads(Path(path).read_text())
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+        raise DamagedFile(f"{path} is not valid JSON ({e}); it was changed after the kit wrote it") from None
 
 
 def save_array(path, array) -> None:
