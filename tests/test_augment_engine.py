@@ -25,6 +25,20 @@ def test_augmentation_is_per_sample_and_reproducible():
     assert all(not torch.allclose(a[0], a[i]) for i in range(1, 6))
 
 
+def test_random_parameters_spread_as_the_paper_states():
+    """Resize to 116x340, random 112x336 crop with padding 4, flips at 0.5, rotation up to 15
+    degrees either way: over many draws every crop position and both rotation signs occur."""
+    p = BatchAugment(blur_p=0.25).params(20000, torch.Generator().manual_seed(0))
+    span_y, span_x = 116 + 2 * 4 - 112, 340 + 2 * 4 - 336  # 12 and 12: offsets -6..6 from the centre
+    assert sorted(set(p["offset_y"].tolist())) == list(np.arange(span_y + 1) - span_y / 2)
+    assert sorted(set(p["offset_x"].tolist())) == list(np.arange(span_x + 1) - span_x / 2)
+    degrees = np.degrees(p["angle"].numpy())
+    assert np.abs(degrees).max() <= 15 and degrees.min() < -14.9 and degrees.max() > 14.9
+    assert abs(degrees.mean()) < 0.3  # uniform on [-15, 15]: mean 0, standard error 0.06
+    for key, rate in (("hflip", 0.5), ("vflip", 0.5), ("blur", 0.25)):
+        assert abs(p[key].float().mean().item() - rate) < 0.02, key
+
+
 def test_identity_parameters_reproduce_the_eval_transform():
     x = _batch(2)
     aug = BatchAugment(hflip=0, vflip=0, max_rotation=0, noise_std=0, pad=0,

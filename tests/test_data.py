@@ -227,6 +227,10 @@ def test_at_most_50_problems_are_listed_with_a_count_of_the_rest(data_copy):
     message = str(err.value)
     assert message.startswith(f"60 problem(s) in {data_copy}")
     assert message.count("not an integer") == 50 and message.endswith("... and 10 more")
+    _rewrite(data_copy / "train/train.csv", lambda rows: rows[:51])  # exactly 50: all shown
+    with pytest.raises(DataError) as err:
+        read_competition(data_copy, check_images=False)
+    assert str(err.value).startswith("50 problem(s)") and "more" not in str(err.value)
 
 
 def test_a_csv_saved_as_cp1252_names_its_line_and_how_to_fix_it(data_copy):
@@ -294,3 +298,28 @@ def test_excel_csv_utf8_with_byte_order_mark_and_crlf_reads_the_same(data_copy):
         path.write_bytes(b"\xef\xbb\xbf" + path.read_text().replace("\r\n", "\n").replace("\n", "\r\n").encode())
     after = read_competition(data_copy, check_images=False)
     assert after.train == before.train and after.test == before.test
+
+
+def test_validate_summary_counts_what_the_csvs_hold(demo_dir):
+    """Each figure of the summary against a count made here from the raw CSV rows."""
+    import re
+    from collections import Counter
+
+    from utils.data import summary
+    text = summary(read_competition(demo_dir, check_images=False))
+    rows = {split: list(csv.DictReader(open(demo_dir / name)))
+            for split, name in (("train", "train/train.csv"), ("test", "test/test_without_label.csv"))}
+    for split, table in rows.items():
+        sizes = sorted(len(re.findall(r"[\w.\-+]+\.bmp", r["imgs"])) for r in table)
+        median = (sizes[(len(sizes) - 1) // 2] + sizes[len(sizes) // 2]) / 2
+        assert (f"{split}: {len(table)} bags, {sum(sizes)} images, bag size {sizes[0]}..{sizes[-1]} "
+                f"(median {median:g})") in text
+    labels = Counter()
+    for stage in range(2, 7):
+        train = [r for r in rows["train"] if r["gene_stage"].endswith(f"_s{stage}")]
+        n_test = sum(r["gene_stage"].endswith(f"_s{stage}") for r in rows["test"])
+        per_bag = [len(re.findall(r"\d+", r["labels"])) for r in train]
+        mean = sum(per_bag) / len(per_bag) if per_bag else 0.0
+        assert f"stage {stage}: {len(train):5d} train bags, {mean:.2f} labels/bag, {n_test:5d} test bags" in text
+        labels.update(int(i) for r in train for i in re.findall(r"\d+", r["labels"]))
+    assert "label counts (train): " + " ".join(f"{i}:{labels[i]}" for i in range(30)) in text

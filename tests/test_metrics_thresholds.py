@@ -55,6 +55,10 @@ def test_metrics_equal_sklearn_with_ties_and_empty_rows(seed):
     assert f1_macro(y, pred, "all") == pytest.approx(f1_score(y, pred, average="macro", zero_division=0), **exact)
     assert f1_macro(y, pred) == pytest.approx(
         f1_score(y, pred, labels=present, average="macro", zero_division=0), **exact)
+    # evaluate's default predictions: above 0.5, as apply_thresholds makes them (0.5 is not)
+    above = (p > 0.5).astype(int)
+    assert (p == 0.5).sum() > 0 and evaluate(y, p)["macro_f1"] == pytest.approx(
+        f1_score(y, above, labels=present, average="macro", zero_division=0), **exact)
 
 
 def test_labels_other_than_0_and_1_are_refused_with_their_position():

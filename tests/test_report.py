@@ -52,6 +52,7 @@ def test_runs_table_lists_finished_kfold_failed_runs_and_survives_an_empty_folde
     _run(tmp_path, "kfold", folds=3, test={**SCORES, "score": 0.70})
     _run(tmp_path, "failed", state="failed", step="03_cnn_tempering-fold1", error="FloatingPointError: loss is nan")
     _run(tmp_path, "killed", state="running", step="05_bilstm")
+    _run(tmp_path, "stopped", state="stopped", step="04_feature_dump")  # --to 04
     (tmp_path / "empty").mkdir()
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken/run.json").write_text("{not json")
@@ -63,6 +64,7 @@ def test_runs_table_lists_finished_kfold_failed_runs_and_survives_an_empty_folde
     assert rows.loc["single", "test_macro_f1"] == SCORES["macro_f1"] and rows.loc["single", "valid_macro_f1"] == 0.61
     assert rows.loc["failed", "status"] == "failed at 03_cnn_tempering-fold1: FloatingPointError: loss is nan"
     assert rows.loc["killed", "status"].startswith("incomplete (running or killed at 05_bilstm; last finished 03_cnn")
+    assert rows.loc["stopped", "status"] == "stopped after 04_feature_dump"
     assert rows.loc["broken", "status"] == (f"unreadable: DamagedFile: {tmp_path / 'broken/run.json'} is not valid "
                                             "JSON (Expecting property name enclosed in double quotes: line 1 "
                                             "column 2 (char 1)); it was changed after the kit wrote it")

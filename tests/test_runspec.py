@@ -166,6 +166,7 @@ def test_dry_run_prints_each_notebook_and_fold_and_writes_nothing(tmp_path, caps
                  "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("plan: python -m utils.pipeline --seed 5 --folds 2 --work")
+    assert "\n2 folds (00 uses fewer if the training set has fewer genes)\n" in out
     lines = [line.split() for line in out.splitlines() if line.startswith("  ")]
     assert [w[0] for w in lines] == ["00_demo_data", "01_eda", "02_swav_warmup", "03_cnn_tempering-fold0",
                                      "03_cnn_tempering-fold1", "04_feature_dump-fold0", "04_feature_dump-fold1",

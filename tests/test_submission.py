@@ -22,6 +22,13 @@ def test_both_formats_round_trip(tmp_path):
     assert float(rows[2][5]) == pytest.approx(prob[1, 4], abs=1e-6)
 
 
+def test_probabilities_of_exactly_0_and_1_are_kept(tmp_path):
+    prob = np.zeros((3, 30))
+    prob[1] = 1.0
+    rows = list(csv.reader(open(write_auc(tmp_path / "auc.csv", IDS, prob))))
+    assert rows[1][1:] == ["0.000000"] * 30 and rows[2][1:] == ["1.000000"] * 30
+
+
 def test_nan_predictions_are_refused_and_nothing_is_written(tmp_path):
     prob = np.full((3, 30), 0.5)
     prob[1, 7] = np.nan

@@ -169,6 +169,23 @@ def test_tempering_applies_the_weights_it_records(tiny, tmp_path):
     assert abs(full.train_loss[0] - none.train_loss[0]) > 1e-3
 
 
+def test_tempering_moves_the_weights_between_w_m_and_1(tiny, tmp_path, monkeypatch):
+    # The paper tempers each label's positive weight between w_m and 1: where w_m is 1
+    # already, full strength must weigh exactly as no weights do (and w_m = 2 must not).
+    import utils.train
+    cache, train, valid, _ = tiny
+    frozen = dict(cnn_epochs=1, cnn_batch_size=8, cnn_lr=0.0, cnn_lr_min=0.0, use_tempering=False, **SMALL)
+
+    def loss(name, w_m, **kw):
+        monkeypatch.setattr(utils.train, "label_pos_weights", lambda y, m, max_weight: np.full(y.shape[1], w_m))
+        s = CNNSettings(**frozen, **kw)
+        return fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path / name)[1].train_loss[0]
+
+    unweighted = loss("unweighted", 1.0, use_weights=False)
+    assert loss("ones", 1.0) == pytest.approx(unweighted, rel=1e-6)
+    assert loss("twos", 2.0) > unweighted * 1.001
+
+
 def test_a_cnn_on_other_training_bags_trains_afresh(tiny, tmp_path, capsys):
     cache, train, valid, _ = tiny
     s = CNNSettings(cnn_epochs=2, cnn_batch_size=8, **SMALL)
