@@ -5,6 +5,7 @@ in the code a test guards; the test files named beside it must fail with it in p
     python tests/mutants.py 3 17       # some of them, by number
     python tests/mutants.py --jobs 1   # one at a time
     python tests/mutants.py --list
+    python tests/mutants.py --sweep 50 --seed 1   # 50 operator swaps drawn from utils/, not the table
 
 Each mutant is applied to a throwaway copy of the kit (a killed run leaves the tree as it
 was) and its tests run there on one thread, so each core takes a copy of its own. A mutant
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import queue
+import random
 import shutil
 import subprocess
 import sys
@@ -359,7 +361,56 @@ MUTANTS = [
     ("utils/data.py", 'more" if len(errors) > 50 else ""', 'more" if len(errors) >= 50 else ""', "test_data.py"),
     ("utils/data.py", 'f"{sizes.min()}..{sizes.max()}', 'f"{sizes.max()}..{sizes.max()}', "test_data.py"),
     ("utils/splits.py", "    if n_genes < wanted_split:", "    if n_genes <= wanted_split:", "test_splits.py"),
+    ("utils/data.py", 'if value[:1] in "[(" and value[-1:] in "])":', 'if value[:1] in "[(" or value[-1:] in "])":',
+     "test_data.py"),
+    ("utils/cache.py", "if path.exists() and meta_path.exists():", "if path.exists() or meta_path.exists():",
+     "test_data.py"),
 ]
+
+
+# Operator swaps for --sweep: a comparison off by one, a boolean flipped, a bound swapped.
+SWAPS = [(" < ", " <= "), (" <= ", " < "), (" > ", " >= "), (" >= ", " > "), (" == ", " != "), (" != ", " == "),
+         (" and ", " or "), (" or ", " and "), ("True", "False"), ("False", "True"), (" + 1", ""), (" - 1", ""),
+         ("min(", "max("), ("max(", "min("), (" + ", " - "), (" * ", " / "), ("[1:]", "[:-1]"), ("[:-1]", "[1:]")]
+SLOW_TESTS = {"test_chain.py", "test_small_folder.py", "test_profiles.py"}
+
+
+def operator_mutants(files=None) -> list[tuple[str, str, str, str]]:
+    """One mutant per code line that holds a comparison, operator, call or boolean: its first
+    swap from SWAPS, tested by the tests MUTANTS names for that file (files whose tests run
+    whole chains are left out: minutes a mutant)."""
+    import ast
+    from collections import defaultdict
+
+    tests_for = defaultdict(set)
+    for file, _, _, tests in MUTANTS:
+        tests_for[file].update(tests.split())
+    found = []
+    for file in sorted(files or tests_for):
+        if not file.startswith("utils/") or tests_for[file] & SLOW_TESTS:
+            continue
+        source = (ROOT / file).read_text()
+        lines = source.splitlines(keepends=True)
+        code_lines = set()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.Compare, ast.BoolOp, ast.BinOp, ast.Call, ast.Subscript)) or (
+                    isinstance(node, ast.Constant) and isinstance(node.value, bool)):
+                code_lines.update(range(node.lineno, node.end_lineno + 1))
+        for n in sorted(code_lines):
+            line = lines[n - 1]
+            if line.lstrip().startswith("#") or source.count(line) != 1:
+                continue
+            code = line.split("  #")[0]
+            swap = next(((a, b) for a, b in SWAPS if a in code), None)
+            if swap is None:
+                continue
+            mutant = line.replace(*swap, 1)
+            try:  # "w - 1.0" loses " - 1" to "w.0": not a bug, a syntax error
+                ast.parse(source.replace(line, mutant))
+            except SyntaxError:
+                continue
+            found.append((file, line, mutant, " ".join(sorted(tests_for[file]))))
+    return found
 
 
 def stale(numbers=None) -> list[str]:
@@ -433,7 +484,21 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="mutants run side by side, each on one thread (default: one per core)")
     parser.add_argument("--list", action="store_true", help="print the mutants and exit")
+    parser.add_argument("--sweep", type=int, default=0, metavar="N",
+                        help="instead of the table: N operator swaps drawn at random from utils/ (each "
+                             "survivor is a line to read: a gap in the tests, or a swap that changes nothing)")
+    parser.add_argument("--seed", type=int, default=0, help="which swaps --sweep draws")
     args = parser.parse_args(argv)
+    if args.sweep:
+        global MUTANTS
+        candidates = operator_mutants()
+        MUTANTS = random.Random(args.seed).sample(candidates, min(args.sweep, len(candidates)))
+        survivors = run(range(len(MUTANTS)), sys.executable, args.jobs)
+        print(f"{len(MUTANTS) - len(survivors)} of {len(MUTANTS)} swaps caught (of {len(candidates)} candidates)")
+        for i in survivors:
+            file, code, mutant, _ = MUTANTS[i]
+            print(f"  {file}: {code.strip()}\n    -> {mutant.strip()}")
+        return 0
     if args.list:
         for i, (file, code, mutant, tests) in enumerate(MUTANTS):
             print(f"{i:3d} {file}: {code.strip()!r} -> {mutant.strip()!r}  [{tests}]")

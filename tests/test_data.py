@@ -20,6 +20,13 @@ def test_image_list_spellings(text):
     assert parse_images(text) == ("a.bmp", "b.bmp")
 
 
+@pytest.mark.parametrize("text", ["[0,8", "0,8]", "(0 8"])
+def test_a_list_with_one_bracket_is_refused_not_cut(text):
+    # stripping a lone '[' with the last character would read '[0,8' as (0,) without a word
+    with pytest.raises(ValueError, match="is not an integer"):
+        parse_labels(text)
+
+
 def _rewrite(path, edit):
     rows = list(csv.reader(open(path, newline="")))
     rows = edit(rows)
@@ -117,6 +124,9 @@ def test_cache_is_memory_mapped_and_rebuilt_when_an_image_changes(data_copy, tmp
     assert rebuilt.array[row].max() == 0
     rgb = build_cache(comp, tmp_path, mode="RGB")
     assert rgb.array.shape[1:] == (128, 320, 3)
+    rebuilt.path.with_suffix(".json").unlink()  # killed between the pixels and their record
+    again = build_cache(comp, tmp_path)
+    assert again.path == rebuilt.path and np.array_equal(again.array, rebuilt.array)
 
 
 def test_cache_rows_are_each_images_pixels_whatever_the_number_of_workers(demo_dir, tmp_path, monkeypatch):

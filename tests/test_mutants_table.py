@@ -23,3 +23,15 @@ def test_mutants_run_side_by_side_report_in_order_and_name_the_survivor(monkeypa
     lines = capsys.readouterr().out.splitlines()
     assert [int(line.split()[0]) for line in lines] == [2, 1, 0]
     assert ["SURVIVED" in line for line in lines] == [False, True, False]
+
+
+def test_sweep_swaps_one_operator_on_lines_found_once_and_leaves_chain_tests_out():
+    import ast
+    swaps = mutants.operator_mutants()
+    assert len(swaps) > 300
+    assert ("utils/splits.py", "        if k < n_folds:\n", "        if k <= n_folds:\n", "test_splits.py") in swaps
+    for file, code, mutant, tests in swaps:
+        source = (mutants.ROOT / file).read_text()
+        assert source.count(code) == 1 and mutant != code, (file, code)
+        ast.parse(source.replace(code, mutant))  # a swap is a bug, never a syntax error
+        assert tests and not set(tests.split()) & mutants.SLOW_TESTS
