@@ -365,6 +365,12 @@ MUTANTS = [
      "test_data.py"),
     ("utils/cache.py", "if path.exists() and meta_path.exists():", "if path.exists() or meta_path.exists():",
      "test_data.py"),
+    ("utils/synthetic.py", "test_fraction: float = 0.5, overwrite: bool = False,",
+     "test_fraction: float = 0.5, overwrite: bool = True,", "test_synthetic.py"),
+    ("utils/synthetic.py", "workers = workers or min(4, os.cpu_count() or 1)",
+     "workers = workers and min(4, os.cpu_count() or 1)", "test_synthetic.py"),
+    ("utils/atomic.py", "path.parent.mkdir(parents=True, exist_ok=True)", "path.parent.mkdir(parents=False, exist_ok=True)",
+     "test_submission.py"),
 ]
 
 

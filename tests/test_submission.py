@@ -112,6 +112,9 @@ def test_atomic_path_leaves_nothing_behind_on_failure(tmp_path):
             raise RuntimeError("killed")
     assert target.read_text() == "earlier result"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+    with atomic_path(tmp_path / "fold2/preds/new.npy") as tmp:  # its folders are made as needed
+        tmp.write_text("x")
+    assert (tmp_path / "fold2/preds/new.npy").read_text() == "x"
 
 
 def test_blank_lines_are_skipped_and_lines_keep_their_numbers_in_the_file(tmp_path):

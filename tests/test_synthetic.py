@@ -27,6 +27,11 @@ def test_deterministic_for_a_seed_and_any_worker_count(tmp_path):
     assert _digest(a) != _digest(c)
     comp = read_competition(a)  # passes validation
     assert len(comp.train) + len(comp.test) == 20
+    # An existing folder (someone's data, say) is never written over unless asked; no half-built copy is left
+    with pytest.raises(FileExistsError, match="exists; pass overwrite=True"):
+        generate(a, n_bags=20, seed=6, workers=1)
+    assert _digest(a) == _digest(b) and sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c"]
+    assert _digest(generate(a, n_bags=20, seed=6, overwrite=True)) == _digest(c)  # default workers too
 
 
 def _tv(hist_a: dict, hist_b: dict) -> float:
