@@ -210,7 +210,7 @@ MUTANTS = [
      "test_report.py test_runspec.py"),
     ("utils/runs.py", 'return "finished" if (work / "submission.json").exists() else "incomplete"', 'return "finished"',
      "test_report.py"),
-    ("utils/blend.py", ' or (plus and extra != "floor"):', ":", "test_blend.py"),
+    ("utils/blend.py", 'check_choice("source", source).partition("+")', 'source.partition("+")', "test_blend.py"),
     ("utils/pipeline.py", '    return {k: v for k, v in {**params, "n_folds": n_folds, "fold": fold}.items() if k in wanted}',
      '    return {**params, "n_folds": n_folds, "fold": fold}', "test_runspec.py test_folds.py test_profiles.py"),
     ("utils/pipeline.py", "default=len(todo) - 1)", "default=len(todo) - 2)", "test_runspec.py test_folds.py test_profiles.py"),
@@ -371,6 +371,9 @@ MUTANTS = [
      "workers = workers and min(4, os.cpu_count() or 1)", "test_synthetic.py"),
     ("utils/atomic.py", "path.parent.mkdir(parents=True, exist_ok=True)", "path.parent.mkdir(parents=False, exist_ok=True)",
      "test_submission.py"),
+    ("utils/pipeline.py", "        elif key in CHOICES and value not in CHOICES[key]:", "        elif False:",
+     "test_runspec.py"),
+    ("utils/train.py", '    check_choice("warmup_method", s.warmup_method)', "    pass", "test_training_stages.py"),
 ]
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from utils.data import fingerprint
 from utils.pipeline import REPO, build_parser, parse_value, run_chain
+from utils.profiles import profile_parameters
 from utils.rundir import read_json, write_json
 from utils.runspec import (RunConflict, check_resume, command_line, merge_run, record_step,
                            stored_run, write_run)
@@ -184,12 +185,13 @@ def test_a_misspelt_or_mistyped_override_is_refused_before_anything_runs(tmp_pat
     from utils.pipeline import main
     work = tmp_path / "w"
     assert main(["--work", str(work), "-p", "lsmt_lr", "1e-3", "-p", "cnn_epochs", "abc", "-p", "use_weights", "1",
-                 "-p", "run_name", "2024", "-p", "lstm_epochs", "40"]) == 1
+                 "-p", "run_name", "2024", "-p", "lstm_epochs", "40", "-p", "warmup_method", "SwAV"]) == 1
     err = capsys.readouterr().err
     assert "-p lsmt_lr: no notebook has this parameter; did you mean lstm_lr" in err
     assert "-p cnn_epochs 'abc': expected an integer, like the notebooks' default 30" in err
     assert "-p use_weights 1: expected True or False" in err
     assert "-p run_name 2024: expected a string" in err and "'2024'" in err
+    assert "-p warmup_method 'SwAV': choose from ('swav', 'agree', 'none')" in err  # it would train as 'agree'
     assert "lstm_epochs" not in err  # a good one beside them is not named
     assert not work.exists()
     # an integer for a number, a list for a list, anything where the default is None; 08's too
@@ -218,3 +220,19 @@ def test_a_damaged_run_json_is_named_when_resuming(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"FAILED: {work / 'run.json'} is not valid JSON (Unterminated string" in err
     assert "it was changed after the kit wrote it" in err
+
+
+def test_every_choice_the_notebooks_and_profiles_make_is_in_the_choices_table():
+    from utils.choices import CHOICES
+    from utils.models import BAG_HEADS
+    from utils.pipeline import NOTEBOOK_DIR, notebook_defaults
+    from utils.profiles import PROFILES
+    assert sorted(BAG_HEADS) == sorted(CHOICES["bag_head"])
+    declared = {}
+    for notebook in NOTEBOOK_DIR.glob("*.ipynb"):
+        declared.update(notebook_defaults(notebook))
+    assert set(CHOICES) <= set(declared)  # every choice is a notebook parameter
+    for name in CHOICES:
+        assert declared[name] in CHOICES[name], name
+        for profile in PROFILES:
+            assert profile_parameters(profile).get(name, declared[name]) in CHOICES[name], (profile, name)

@@ -127,6 +127,9 @@ def test_warm_up_none_is_the_seeded_fresh_backbone_and_swav_trains_it(tiny, tmp_
     again, _ = warm_up(cache, train, s, torch.device("cpu"), tmp_path / "agree")  # finished: resumes to the end
     assert "resuming" not in capsys.readouterr().out
     assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), trained.state_dict().values()))
+    with pytest.raises(ValueError, match=r"warmup_method 'SwAV' unknown"):  # not trained as "agree"
+        warm_up(cache, train, WarmupSettings(warmup_method="SwAV", **SMALL), torch.device("cpu"), tmp_path / "x")
+    assert not (tmp_path / "x").exists()
 
 
 def test_each_warm_up_partner_is_another_image_of_the_same_bag():

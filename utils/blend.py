@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .baselines import FLOORS, out_of_fold, thumbnail_logreg, thumbnails
+from .choices import check_choice
 from .metrics import evaluate
 from .rundir import load_run
 from .thresholds import apply_thresholds, tune_thresholds
@@ -20,9 +21,7 @@ MODEL_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 def parse_source(source: str) -> tuple[str, bool]:
     """("bag" or "cnn", whether to blend with the floor) from 06/07's `source`."""
-    base, plus, extra = source.partition("+")
-    if base not in ("bag", "cnn") or (plus and extra != "floor"):
-        raise ValueError(f"source {source!r} unknown; choose bag, cnn, bag+floor or cnn+floor")
+    base, plus, _ = check_choice("source", source).partition("+")
     return base, bool(plus)
 
 

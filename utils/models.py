@@ -10,6 +10,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from .choices import check_choice
+
 BACKBONES = {"regnety_002": "RegNetY-200MF (368 features)", "resnet18": "ResNet18 (512 features)"}
 
 
@@ -55,12 +57,9 @@ class BiLSTMBagHead(nn.Module):
                  dropout: float = 0.5, n_labels: int = 30, readout: str = "mean",
                  input_norm: str = "none", dropout_at: str = "all", skip: str = "none"):
         super().__init__()
-        for name, value, allowed in (("readout", readout, ("mean", "ends")),
-                                     ("input_norm", input_norm, ("none", "layernorm")),
-                                     ("dropout_at", dropout_at, ("all", "linear")),
-                                     ("skip", skip, ("none", "mean"))):
-            if value not in allowed:
-                raise ValueError(f"{name} {value!r} unknown; choose from {allowed}")
+        for name, value in (("lstm_readout", readout), ("lstm_input_norm", input_norm),
+                            ("lstm_dropout_at", dropout_at), ("lstm_skip", skip)):
+            check_choice(name, value)
         self.readout = readout
         self.norm = nn.LayerNorm(in_dim) if input_norm == "layernorm" else nn.Identity()
         between = dropout if (layers > 1 and dropout_at == "all") else 0.0
@@ -120,6 +119,5 @@ BAG_HEADS = {"bilstm": BiLSTMBagHead, "attention": AttentionBagHead, "mean": Mea
 
 
 def build_bag_head(name: str, in_dim: int, **kwargs) -> nn.Module:
-    if name not in BAG_HEADS:
-        raise ValueError(f"bag head {name!r} unknown; choose from {sorted(BAG_HEADS)}")
+    check_choice("bag_head", name)
     return BAG_HEADS[name](in_dim=in_dim, **kwargs)

@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+from .choices import CHOICES
 from .profiles import PROFILES, profile_parameters
 from .rundir import DamagedFile, read_json, require, write_json
 from .runspec import (RunConflict, check_resume, command_line, effective, merge_run, record_step,
@@ -100,8 +101,9 @@ def _fits(value, default) -> bool:
 
 def check_overrides(overrides: dict) -> None:
     """Refuse, before anything runs, a -p name that no notebook declares (papermill would
-    pass it on and the notebook ignore it: a typo would silently run the default) or a value
-    of another type than the notebook's default ('1e-3x' for a float)."""
+    pass it on and the notebook ignore it: a typo would silently run the default), a value
+    outside a choice parameter's CHOICES, or one of another type than the notebook's default
+    ('1e-3x' for a float)."""
     defaults = {}
     for name, _ in CHAIN + EXTRAS:
         for key, value in notebook_defaults(NOTEBOOK_DIR / f"{name}.ipynb").items():
@@ -112,6 +114,8 @@ def check_overrides(overrides: dict) -> None:
             near = difflib.get_close_matches(key, list(defaults), n=3)
             problems.append(f"-p {key}: no notebook has this parameter"
                             + (f"; did you mean {' or '.join(near)}?" if near else ""))
+        elif key in CHOICES and value not in CHOICES[key]:
+            problems.append(f"-p {key} {value!r}: choose from {CHOICES[key]}")
         elif not _fits(value, defaults[key]):
             quote = " (quote a string that looks like a number: -p NAME \"'2024'\")" if isinstance(
                 defaults[key], str) else ""

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import sys
 
-STYLES = ("widgets", "text", None)
+from .choices import CHOICES
+
+STYLES = CHOICES["progress"]
 
 
 def progress(iterable=None, total: int | None = None, desc: str = "", style: str | None = "widgets",

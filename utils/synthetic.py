@@ -28,6 +28,7 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter, zoom
 
 from . import facts
+from .choices import CHOICES
 from .labels import N_LABELS, STAGES
 
 H, W = facts.IMAGE_HW
@@ -270,7 +271,7 @@ _SHOW_FACING, _SHOW_HIDDEN = 0.8, 0.2
 _STAIN_ABSORBANCE = np.array([1.25, 1.35, 0.4], dtype=np.float32)  # purple/blue dye absorbs red and green
 
 
-STYLES = ("clean", "real")
+STYLES = CHOICES["demo_style"]
 _BEIGE = np.array([238, 231, 212], dtype=np.float32)
 _LAVENDER = np.array([214, 210, 238], dtype=np.float32)
 

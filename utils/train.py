@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .augment import BatchAugment, EvalTransform
+from .choices import check_choice
 from .engine import autocast, fit, load_checkpoint, predict, run_key, seed_everything
 from .loaders import BagBatches, ImageBatches, image_table, images_on, mean_per_bag
 from .losses import FocalLoss, label_pos_weights
@@ -124,6 +125,7 @@ def warm_up(cache, bags, s: WarmupSettings, device, checkpoint_dir, inputs: dict
     `channels_last` as the CNN). `inputs` (paths are stamped, values kept) join the resume
     key. `images`: the cache placed by utils.loaders.images_on (made here if not given).
     """
+    check_choice("warmup_method", s.warmup_method)  # another value would train as "agree"
     generator = seed_everything(s.seed)
     model = build_backbone(s.backbone, in_chans=s.in_chans).to(device)
     if s.warmup_method == "none":
