@@ -321,7 +321,7 @@ MUTANTS = [
     ("utils/csvfile.py", "        except csv.Error as e:", "        except ValueError as e:",
      "test_data.py test_submission.py"),
     ("utils/submission.py", 're.fullmatch(r"[0-9]+", token)', "token.isdigit()", "test_submission.py"),
-    ("utils/submission.py", '        validate_auc(path, test_ids)\n        return "AUC"', '        return "AUC"',
+    ("utils/submission.py", '        _check_auc_rows(path, rows, test_ids)\n        return "AUC"', '        return "AUC"',
      "test_submission.py"),
     ("utils/data.py", "and int(index) < N_LABELS", "", "test_data.py"),
     ("utils/data.py", "    if header is None:\n        errors.append(f\"{path}: the file is empty",

@@ -192,10 +192,10 @@ def _parse_split(data_dir: Path, split: str, errors: list[str]) -> list[Bag]:
     return bags
 
 
-def read_terms(data_dir: Path, errors: list[str] | None = None) -> dict[int, str]:
+def read_terms(data_dir: Path, errors: list[str]) -> dict[int, str]:
     """label_dict.csv if present, else the standard BDGP terms. Rows that are not
     'index,term' with an index in 0..29 (a header, say) are skipped; a file that cannot be
-    read goes to `errors` (raised when None)."""
+    read goes to `errors`."""
     from .facts import TERMS
 
     path = data_dir / LABEL_DICT_CSV
@@ -207,8 +207,6 @@ def read_terms(data_dir: Path, errors: list[str] | None = None) -> dict[int, str
                 if len(row) >= 2 and re.fullmatch(r"[0-9]+", index) and int(index) < N_LABELS:
                     terms[int(index)] = row[1].strip()
         except CSVFileError as e:
-            if errors is None:
-                raise DataError(str(e)) from None
             errors.append(str(e))
     return terms
 

@@ -21,6 +21,7 @@ from .atomic import atomic_path
 from .csvfile import CSVFileError, records
 from .labels import N_LABELS
 
+F1_HEADER = ["Id", "labels"]
 AUC_HEADER = ["Id"] + [f"label{i}" for i in range(N_LABELS)]
 
 
@@ -56,7 +57,7 @@ def write_f1(path, ids, predictions, test_ids=None) -> Path:
     if not np.isin(pred, (0, 1)).all():
         raise SubmissionError("F1 predictions must be 0/1")
     rows = [(i, " ".join(str(j) for j in np.flatnonzero(p))) for i, p in zip(ids, pred)]
-    return _atomic_write(path, lambda w: (w.writerow(["Id", "labels"]), w.writerows(rows)),
+    return _atomic_write(path, lambda w: (w.writerow(F1_HEADER), w.writerows(rows)),
                          lambda p: validate_f1(p, test_ids or ids))
 
 
@@ -69,15 +70,17 @@ def write_auc(path, ids, probabilities, test_ids=None) -> Path:
                          lambda p: validate_auc(p, test_ids or ids))
 
 
-def _read(path, header) -> list[tuple[int, list[str]]]:
-    """(line, fields) of each row after the header; blank lines are skipped, as Kaggle does."""
+def _read(path, header=None) -> tuple[list[str] | None, list[tuple[int, list[str]]]]:
+    """(header, (line, fields) of each row after it); blank lines are skipped, as Kaggle does.
+    With `header`, another header is refused."""
     try:
         rows = list(records(path))
     except CSVFileError as e:
         raise SubmissionError(str(e)) from None
-    if not rows or rows[0][1] != header:
-        raise SubmissionError(f"{path} line 1: header {rows[0][1] if rows else None}, expected {header}")
-    return rows[1:]
+    found = rows[0][1] if rows else None
+    if header is not None and found != header:
+        raise SubmissionError(f"{path} line 1: header {found}, expected {header}")
+    return found, rows[1:]
 
 
 def _check_ids(path, rows, test_ids):
@@ -88,8 +91,7 @@ def _check_ids(path, rows, test_ids):
             raise SubmissionError(f"{path} line {line}: Id {row[0]!r}, expected {want!r} (test order)")
 
 
-def validate_f1(path, test_ids) -> None:
-    rows = _read(path, ["Id", "labels"])
+def _check_f1_rows(path, rows, test_ids) -> None:
     _check_ids(path, rows, list(test_ids))
     for line, row in rows:
         if len(row) != 2:
@@ -99,8 +101,7 @@ def validate_f1(path, test_ids) -> None:
                 raise SubmissionError(f"{path} line {line}: label {token!r} is not in 0..29")
 
 
-def validate_auc(path, test_ids) -> None:
-    rows = _read(path, AUC_HEADER)
+def _check_auc_rows(path, rows, test_ids) -> None:
     _check_ids(path, rows, list(test_ids))
     for line, row in rows:
         if len(row) != N_LABELS + 1:
@@ -114,19 +115,28 @@ def validate_auc(path, test_ids) -> None:
                 raise SubmissionError(f"{path} line {line}: {col} {value!r} is outside [0, 1]")
 
 
+def validate_f1(path, test_ids) -> None:
+    _check_f1_rows(path, _read(path, F1_HEADER)[1], test_ids)
+
+
+def validate_auc(path, test_ids) -> None:
+    _check_auc_rows(path, _read(path, AUC_HEADER)[1], test_ids)
+
+
 def validate_file(path, test_ids) -> str:
-    """Validate a submission of either format, told apart by its header; returns "F1" or "AUC"."""
+    """Validate a submission of either format, told apart by its header (the file is read
+    once); returns "F1" or "AUC"."""
     try:
-        header = next(records(path), (1, None))[1]
-    except (CSVFileError, OSError) as e:
+        header, rows = _read(path)
+    except OSError as e:
         raise SubmissionError(str(e)) from None
-    if header == ["Id", "labels"]:
-        validate_f1(path, test_ids)
+    if header == F1_HEADER:
+        _check_f1_rows(path, rows, test_ids)
         return "F1"
     if header == AUC_HEADER:
-        validate_auc(path, test_ids)
+        _check_auc_rows(path, rows, test_ids)
         return "AUC"
-    raise SubmissionError(f"{path} line 1: header {header} is neither the F1 file's ['Id', 'labels'] "
+    raise SubmissionError(f"{path} line 1: header {header} is neither the F1 file's {F1_HEADER} "
                           f"nor the AUC file's ['Id', 'label0', ..., 'label29']")
 
 
