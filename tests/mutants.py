@@ -374,6 +374,13 @@ MUTANTS = [
     ("utils/pipeline.py", "        elif key in CHOICES and value not in CHOICES[key]:", "        elif False:",
      "test_runspec.py"),
     ("utils/train.py", '    check_choice("warmup_method", s.warmup_method)', "    pass", "test_training_stages.py"),
+    ("utils/pipeline.py", "        elif key in OPEN_CHOICES and (problem", "        elif False and (problem",
+     "test_runspec.py"),
+    ("utils/choices.py", "or not timm.is_model(name):", "or not name:", "test_runspec.py"),
+    ("utils/choices.py", "    if backend not in known:", "    if backend not in [*known, 'cuda_graph']:",
+     "test_runspec.py"),
+    ("utils/models.py", "timm.create_model(check_backbone(name),", "timm.create_model(name,", "test_runspec.py"),
+    ("utils/train.py", "if check_compile_backend(backend) in (None,", "if backend in (None,", "test_runspec.py"),
 ]
 
 

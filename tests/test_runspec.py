@@ -7,7 +7,7 @@ import pytest
 
 from utils.data import fingerprint
 from utils.pipeline import REPO, build_parser, parse_value, run_chain
-from utils.profiles import profile_parameters
+from utils.profiles import PROFILES, profile_parameters
 from utils.rundir import read_json, write_json
 from utils.runspec import (RunConflict, check_resume, command_line, merge_run, record_step,
                            stored_run, write_run)
@@ -200,6 +200,38 @@ def test_a_misspelt_or_mistyped_override_is_refused_before_anything_runs(tmp_pat
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--profile", "gpu0"])
     assert "invalid choice: 'gpu0' (choose from 'cpu', 'demo', 'paper')" in capsys.readouterr().err
+
+
+def test_a_backbone_or_compile_backend_that_timm_or_torch_lack_is_refused_before_anything_runs(tmp_path, capsys):
+    """Neither has a fixed list, but timm and torch know theirs: a typo used to fail only when
+    02 built the model or compiled its first step, after 00 and 01 had run."""
+    import timm
+    from torch._dynamo import list_backends
+
+    from utils.choices import check_backbone, check_compile_backend
+    from utils.models import build_backbone
+    from utils.pipeline import main
+    from utils.train import compile_network
+    work = tmp_path / "w"
+    assert main(["--work", str(work), "-p", "backbone", "regnety_02", "-p", "compile_backend", "cuda_graph"]) == 1
+    err = capsys.readouterr().err
+    assert "-p backbone 'regnety_02': timm has no such model; did you mean" in err and "regnety_002" in err
+    assert "-p compile_backend 'cuda_graph' unknown; choose None (eager), 'cuda-graph'" in err
+    assert not work.exists()
+    for backbone, backend in (("resnet18", "aot_eager"), ("regnety_002", "inductor-cudagraphs")):
+        assert main(["--work", str(work), "-p", "backbone", backbone, "-p", "compile_backend", backend,
+                     "--dry-run"]) == 0
+    # the independent truth is timm's and torch's own lists; the code that reads them checks too
+    assert all(check_backbone(name) == name for name in ("resnet18", "regnety_002", timm.list_models()[-1]))
+    assert all(check_compile_backend(name) == name for name in list_backends(exclude_tags=()))
+    with pytest.raises(ValueError, match="backbone 'resnet_18': timm has no such model; did you mean resnet18"):
+        build_backbone("resnet_18")
+    with pytest.raises(ValueError, match="compile_backend 'Inductor' unknown"):
+        compile_network(lambda x: x, "Inductor")
+    for profile in PROFILES:  # what the profiles choose is known to both
+        values = profile_parameters(profile)
+        check_backbone(values.get("backbone", "regnety_002"))
+        check_compile_backend(values.get("compile_backend"))
 
 
 def test_notebook_defaults_read_what_papermill_reads():

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .choices import check_choice
+from .choices import check_backbone, check_choice
 
 BACKBONES = {"regnety_002": "RegNetY-200MF (368 features)", "resnet18": "ResNet18 (512 features)"}
 
@@ -18,7 +18,7 @@ BACKBONES = {"regnety_002": "RegNetY-200MF (368 features)", "resnet18": "ResNet1
 def build_backbone(name: str = "regnety_002", in_chans: int = 1, n_labels: int = 30,
                    drop_rate: float = 0.0) -> nn.Module:
     """A timm model with random weights (nothing is downloaded) and a 30-logit head."""
-    return timm.create_model(name, pretrained=False, in_chans=in_chans, num_classes=n_labels,
+    return timm.create_model(check_backbone(name), pretrained=False, in_chans=in_chans, num_classes=n_labels,
                              drop_rate=drop_rate)
 
 

@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from .choices import CHOICES
+from .choices import CHOICES, OPEN_CHOICES
 from .profiles import PROFILES, profile_parameters
 from .rundir import DamagedFile, read_json, require, write_json
 from .runspec import (RunConflict, check_resume, command_line, effective, merge_run, record_step,
@@ -99,11 +99,20 @@ def _fits(value, default) -> bool:
     return isinstance(value, type(default))
 
 
+def _refusal(check, value) -> str | None:
+    try:
+        check(value)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 def check_overrides(overrides: dict) -> None:
     """Refuse, before anything runs, a -p name that no notebook declares (papermill would
     pass it on and the notebook ignore it: a typo would silently run the default), a value
-    outside a choice parameter's CHOICES, or one of another type than the notebook's default
-    ('1e-3x' for a float)."""
+    outside a choice parameter's CHOICES, a backbone timm lacks or a compile backend torch
+    lacks (OPEN_CHOICES), or one of another type than the notebook's default ('1e-3x' for a
+    float)."""
     defaults = {}
     for name, _ in CHAIN + EXTRAS:
         for key, value in notebook_defaults(NOTEBOOK_DIR / f"{name}.ipynb").items():
@@ -116,6 +125,8 @@ def check_overrides(overrides: dict) -> None:
                             + (f"; did you mean {' or '.join(near)}?" if near else ""))
         elif key in CHOICES and value not in CHOICES[key]:
             problems.append(f"-p {key} {value!r}: choose from {CHOICES[key]}")
+        elif key in OPEN_CHOICES and (problem := _refusal(OPEN_CHOICES[key], value)):
+            problems.append(f"-p {problem}")
         elif not _fits(value, defaults[key]):
             quote = " (quote a string that looks like a number: -p NAME \"'2024'\")" if isinstance(
                 defaults[key], str) else ""

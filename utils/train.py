@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .augment import BatchAugment, EvalTransform
-from .choices import check_choice
+from .choices import check_choice, check_compile_backend
 from .engine import autocast, fit, load_checkpoint, predict, run_key, seed_everything
 from .loaders import BagBatches, ImageBatches, image_table, images_on, mean_per_bag
 from .losses import FocalLoss, label_pos_weights
@@ -89,7 +89,7 @@ def compile_network(fn, backend: str | None):
     inductor with CUDA graphs, or any torch.compile backend such as "aot_eager"), or
     unchanged (None, or "cuda-graph": see step_capture). Only the network is compiled: the
     loss's gamma and the learning rate change between epochs without a recompile."""
-    if not backend or backend == "cuda-graph":
+    if check_compile_backend(backend) in (None, "cuda-graph"):
         return fn
     if backend == "inductor-cudagraphs":
         return torch.compile(fn, backend="inductor", mode="reduce-overhead")
