@@ -6,6 +6,7 @@ in the code a test guards; the test files named beside it must fail with it in p
     python tests/mutants.py --jobs 1   # one at a time
     python tests/mutants.py --list
     python tests/mutants.py --sweep 50 --seed 1   # 50 operator swaps drawn from utils/, not the table
+    python tests/mutants.py --sweep 50 --files utils/pipeline.py   # ... from these files only
 
 Each mutant is applied to a throwaway copy of the kit (a killed run leaves the tree as it
 was) and its tests run there on one thread, so each core takes a copy of its own. A mutant
@@ -381,6 +382,28 @@ MUTANTS = [
      "test_runspec.py"),
     ("utils/models.py", "timm.create_model(check_backbone(name),", "timm.create_model(name,", "test_runspec.py"),
     ("utils/train.py", "if check_compile_backend(backend) in (None,", "if backend in (None,", "test_runspec.py"),
+    ("utils/explain.py", 'mode="bilinear", align_corners=False)', 'mode="bilinear", align_corners=True)',
+     "test_explain.py"),
+    ("utils/splits.py", "np.lexsort((rng.random(len(names)), -rarity))", "np.lexsort((rng.random(len(names)), rarity))",
+     "test_splits.py"),
+    ("utils/splits.py", "1.0 / np.maximum(label_totals, 1), 0).max(1)", "1.0 / np.maximum(label_totals, 1), 0).min(1)",
+     "test_splits.py"),
+    ("utils/pipeline.py", "    while i <= last:", "    while i < last:", "test_pipeline_loop.py"),
+    ("utils/pipeline.py", '("07_submission", "08_explain") and (work_dir', '("07_submission", "08_explain") or (work_dir',
+     "test_pipeline_loop.py"),
+    ("utils/pipeline.py", "return name if fold is None or name not in PER_FOLD", "return name if fold is None and name not in PER_FOLD",
+     "test_pipeline_loop.py"),
+    ("utils/pipeline.py", "            n_folds = folds_in_split(work_dir, run[\"folds\"])\n", "",
+     "test_pipeline_loop.py"),
+    ("utils/pipeline.py", "    if isinstance(default, bool) or isinstance(value, bool):",
+     "    if isinstance(default, bool) and isinstance(value, bool):", "test_pipeline_loop.py"),
+    ("utils/pipeline.py", "    sys.exit(main())", "    main()", "test_pipeline_loop.py"),
+    ("utils/pipeline.py", "    work_dir.mkdir(parents=True, exist_ok=True)", "    work_dir.mkdir(exist_ok=True)",
+     "test_pipeline_loop.py"),
+    ("utils/pipeline.py", '        if name == "00_demo_data":  # the data', '        if name != "00_demo_data":  # the data',
+     "test_pipeline_loop.py"),
+    ("utils/pipeline.py", "              extras: bool = False, folds", "              extras: bool = True, folds",
+     "test_pipeline_loop.py"),
 ]
 
 
@@ -393,8 +416,8 @@ SLOW_TESTS = {"test_chain.py", "test_small_folder.py", "test_profiles.py"}
 
 def operator_mutants(files=None) -> list[tuple[str, str, str, str]]:
     """One mutant per code line that holds a comparison, operator, call or boolean: its first
-    swap from SWAPS, tested by the tests MUTANTS names for that file (files whose tests run
-    whole chains are left out: minutes a mutant)."""
+    swap from SWAPS, tested by the tests MUTANTS names for that file, less those that run
+    whole chains (minutes a mutant): a survivor in a file they test may still be caught there."""
     import ast
     from collections import defaultdict
 
@@ -403,7 +426,8 @@ def operator_mutants(files=None) -> list[tuple[str, str, str, str]]:
         tests_for[file].update(tests.split())
     found = []
     for file in sorted(files or tests_for):
-        if not file.startswith("utils/") or tests_for[file] & SLOW_TESTS:
+        fast = tests_for[file] - SLOW_TESTS
+        if not file.startswith("utils/") or not fast:
             continue
         source = (ROOT / file).read_text()
         lines = source.splitlines(keepends=True)
@@ -425,7 +449,7 @@ def operator_mutants(files=None) -> list[tuple[str, str, str, str]]:
                 ast.parse(source.replace(line, mutant))
             except SyntaxError:
                 continue
-            found.append((file, line, mutant, " ".join(sorted(tests_for[file]))))
+            found.append((file, line, mutant, " ".join(sorted(fast))))
     return found
 
 
@@ -504,10 +528,13 @@ def main(argv=None) -> int:
                         help="instead of the table: N operator swaps drawn at random from utils/ (each "
                              "survivor is a line to read: a gap in the tests, or a swap that changes nothing)")
     parser.add_argument("--seed", type=int, default=0, help="which swaps --sweep draws")
+    parser.add_argument("--files", nargs="+", metavar="FILE", help="draw the swaps only from these (utils/x.py)")
     args = parser.parse_args(argv)
     if args.sweep:
         global MUTANTS
-        candidates = operator_mutants()
+        candidates = operator_mutants(args.files)
+        if not candidates:
+            raise SystemExit(f"no swaps to draw from {args.files} (a file needs tests named in MUTANTS)")
         MUTANTS = random.Random(args.seed).sample(candidates, min(args.sweep, len(candidates)))
         survivors = run(range(len(MUTANTS)), sys.executable, args.jobs)
         print(f"{len(MUTANTS) - len(survivors)} of {len(MUTANTS)} swaps caught (of {len(candidates)} candidates)")

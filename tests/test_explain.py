@@ -40,3 +40,13 @@ def test_maps_of_the_backbone_have_the_image_shape_and_look_at_the_image():
     heat = layer_heatmap(model, x, "s2")
     assert heat.shape == (2, 40, 120) and heat.min() == 0 and heat.max() == pytest.approx(1)
     assert heat[:, 10:30, 60:100].mean() > heat[:, :, :40].mean()
+
+
+def test_a_coarser_layers_heatmap_is_resampled_at_pixel_centres():
+    # A layer at half the input's size: activation [[0, 1]] for a 2x4 image. Resampled with
+    # pixel centres aligned (half-pixel rule, as images are resized), each row of the 2x4 map
+    # is [0, 1/4, 3/4, 1]; stretching the corners instead would give [0, 1/3, 2/3, 1].
+    model = nn.Sequential(nn.AvgPool2d(2))
+    x = torch.tensor([[[[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0]]]])
+    expected = torch.tensor([0.0, 0.25, 0.75, 1.0]).expand(1, 2, 4)
+    assert torch.allclose(layer_heatmap(model, x, "0"), expected, atol=1e-6)

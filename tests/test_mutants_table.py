@@ -30,6 +30,9 @@ def test_sweep_swaps_one_operator_on_lines_found_once_and_leaves_chain_tests_out
     swaps = mutants.operator_mutants()
     assert len(swaps) > 300
     assert ("utils/splits.py", "        if k < n_folds:\n", "        if k <= n_folds:\n", "test_splits.py") in swaps
+    # a file the chain tests also guard is swept with its other tests
+    assert ("utils/pipeline.py", "    if n_folds < 2:\n", "    if n_folds <= 2:\n",
+            "test_folds.py test_pipeline_loop.py test_runspec.py") in swaps
     for file, code, mutant, tests in swaps:
         source = (mutants.ROOT / file).read_text()
         assert source.count(code) == 1 and mutant != code, (file, code)

@@ -50,6 +50,20 @@ def test_folds_balance_labels_far_better_than_dealing_genes_at_random():
         assert imbalance(grouped_folds(genes, y, 5, seed=seed)) < 0.5 * best_random
 
 
+def test_genes_of_the_rarest_label_are_dealt_first_so_it_reaches_every_fold():
+    """Two genes hold the rare label R (one row each, with the common label C); D1 and D2 hold
+    C in 4 and 2 rows. Dealt first, A and B meet even C deficits and R's decides: one per fold.
+    Dealt after D1 and D2 (in order of commonness, or in a random order for some seeds), the C
+    deficit outweighs R's and sends B to A's fold, so one fold never sees R."""
+    genes = np.array(["A", "B", "D1", "D1", "D1", "D1", "D2", "D2"])
+    y = np.zeros((8, 30))
+    y[:, 1] = 1
+    y[:2, 0] = 1
+    for seed in range(20):
+        folds = grouped_folds(genes, y, 2, seed=seed)
+        assert folds[0] != folds[1], seed
+
+
 def test_few_genes_get_as_many_groups_as_there_are_genes():
     from utils.splits import split_table
     genes = ["CG1", "CG1", "CG2", "CG3", "CG3", "CG3"]

@@ -1,0 +1,129 @@
+"""The pipeline's loop with each notebook stood in for by a function that writes what the
+notebook would (its artifacts, 00's split and notes, 07's submission record): the order of
+steps and folds, what each gets, the terminal lines and the run's status, in seconds. The
+chain tests (test_chain.py) run the real notebooks and check their outputs, in minutes."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import papermill as pm
+import pytest
+
+from utils.pipeline import CHAIN, EXTRAS, PER_FOLD, REPO, main, run_chain
+from utils.rundir import read_json, write_json
+
+ARTIFACTS = dict(CHAIN + EXTRAS)
+
+
+@pytest.fixture
+def notebooks(monkeypatch):
+    """Stand in for papermill: each call is recorded as (notebook, fold, parameters) and
+    writes the notebook's artifacts. `folds_written` is how many folds 00's split holds (fewer
+    than asked where the data has fewer genes); `fail_at` makes that step raise as a failing
+    cell would."""
+    calls, setup = [], {"folds_written": 0, "fail_at": None}
+
+    def execute(source, target, parameters, **options):
+        name, fold = Path(source).stem, parameters.get("fold")
+        calls.append((name, fold, parameters))
+        if (name, fold) == setup["fail_at"]:
+            raise pm.PapermillExecutionError(3, 3, "fit(...)", "RuntimeError", "loss is nan", [])
+        work = Path(parameters["work_dir"])
+        folder = work / f"fold{fold}" if name in PER_FOLD and fold is not None else work
+        for artifact in ARTIFACTS[name]:
+            (folder / artifact).parent.mkdir(parents=True, exist_ok=True)
+            (folder / artifact).write_text("{}" if artifact.endswith(".json") else f"{name} {fold}")
+        if name == "00_demo_data":
+            k = setup["folds_written"]
+            rows = ["gene_stage,fold" + (",cv_fold" if k else "")]
+            rows += [f"g{i}_s2,train" + (f",{i % k}" if k else "") for i in range(6)]
+            (work / "split.csv").write_text("\n".join(rows) + "\n")
+            write_json(work / "data.json", {"split": {"notes": ["2 training genes cannot fill 3 folds"]}})
+        if name == "07_submission":
+            write_json(work / "submission.json", {"f1": "s/f1.csv", "auc": "s/auc.csv",
+                                                  "manifest": "s/manifest.json", "valid_scores": {"auc": 0.9}})
+        Path(target).write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+
+    monkeypatch.setattr(pm, "execute_notebook", execute)
+    return calls, setup
+
+
+def test_k_folds_run_each_notebook_once_per_fold_written_in_order_with_its_parameters(notebooks, tmp_path, capsys):
+    calls, setup = notebooks
+    setup["folds_written"] = 2  # 3 asked; the stand-in data has genes for 2
+    work = tmp_path / "runs" / "deep" / "w"  # folders not yet made
+    assert main(["--work", str(work), "--folds", "3", "--extras", "-p", "cnn_epochs", "2"]) == 0
+    ran = [(name, fold) for name, fold, _ in calls]
+    assert ran == [("00_demo_data", None), ("01_eda", None), ("02_swav_warmup", None),
+                   ("03_cnn_tempering", 0), ("03_cnn_tempering", 1), ("04_feature_dump", 0),
+                   ("04_feature_dump", 1), ("05_bilstm", 0), ("05_bilstm", 1),
+                   ("06_threshold_tuning", None), ("07_submission", None), ("08_explain", 0)]
+    by_name = {name: params for name, _, params in calls}
+    assert by_name["00_demo_data"]["n_folds"] == 3 and by_name["06_threshold_tuning"]["n_folds"] == 2
+    assert by_name["03_cnn_tempering"]["cnn_epochs"] == 2 and "cnn_epochs" not in by_name["05_bilstm"]
+    out = capsys.readouterr().out
+    labels = [line.split("] ")[1].split()[0] for line in out.splitlines() if line.startswith("[")]
+    assert labels == [n if f is None or n not in PER_FOLD else f"{n}-fold{f}" for n, f in ran]
+    assert out.count("    note: 2 training genes cannot fill 3 folds") == 1  # after 00, once
+    assert f"report: {work / 'report.html'}" in out
+    assert "validated submission files:\n  F1:       s/f1.csv\n  AUC:      s/auc.csv" in out
+    assert 'validation scores: {"auc": 0.9}' in out
+    assert read_json(work / "run.json")["status"]["state"] == "finished"
+    assert read_json(work / "run.json")["status"]["step"] == "08_explain"
+
+    # A part of the run (--from 06 --to 06): that notebook alone, with the time it took last
+    # time; stopped, so the earlier run's submission is not shown as this one's.
+    timings = read_json(work / "timings.json")
+    write_json(work / "timings.json", {**timings, "06_threshold_tuning": 12.0})
+    calls.clear()
+    assert main(["--work", str(work), "--from", "06", "--to", "06"]) == 0
+    assert [(name, fold) for name, fold, _ in calls] == [("06_threshold_tuning", None)]
+    out = capsys.readouterr().out
+    assert "06_threshold_tuning" in out and "(expected 12s)" in out
+    assert "validated submission files" not in out and "report:" not in out
+    assert read_json(work / "run.json")["status"] == {**read_json(work / "run.json")["status"],
+                                                      "state": "stopped", "step": "06_threshold_tuning"}
+
+
+def test_a_single_split_runs_each_notebook_of_the_chain_once(notebooks, tmp_path, capsys):
+    calls, _ = notebooks
+    work = tmp_path / "w"
+    result = run_chain(work_dir=work, folds=0)  # as a script would call it: 08 only if asked
+    assert [(name, fold) for name, fold, _ in calls] == [(name, None) for name, _ in CHAIN]
+    assert result == read_json(work / "submission.json") and result["valid_scores"] == {"auc": 0.9}
+    out = capsys.readouterr().out
+    assert "] 03_cnn_tempering " in out and "fold" not in out.split("] 03_cnn_tempering")[1].split("\n")[0]
+    assert sorted(p.name for p in (work / "executed").iterdir()) == [f"{n}.ipynb" for n, _, _ in calls]
+    assert read_json(work / "run.json")["status"]["state"] == "finished"
+
+
+def test_a_failing_step_stops_the_run_naming_its_copy_and_the_resume_command(notebooks, tmp_path, capsys):
+    calls, setup = notebooks
+    setup["folds_written"], setup["fail_at"] = 2, ("03_cnn_tempering", 1)
+    work = tmp_path / "w"
+    assert main(["--work", str(work), "--folds", "2"]) == 1
+    assert calls[-1][:2] == ("03_cnn_tempering", 1)  # nothing after it ran
+    err = capsys.readouterr().err
+    assert "FAILED: 03_cnn_tempering-fold1 failed: RuntimeError: loss is nan" in err
+    assert f"executed copy: {work / 'executed' / '03_cnn_tempering-fold1.ipynb'}" in err
+    assert f"resume: python -m utils.pipeline --folds 2 --work {work} --from 03" in err
+    status = read_json(work / "run.json")["status"]
+    assert (status["state"], status["step"], status["error"]) == ("failed", "03_cnn_tempering-fold1",
+                                                                 "RuntimeError: loss is nan")
+
+
+def test_the_default_run_is_the_demo_profile_in_its_own_folder(capsys):
+    assert main(["--dry-run"]) == 0
+    assert f"--work {REPO / 'runs' / 'demo-seed0'}" in capsys.readouterr().out
+
+
+def test_python_dash_m_runs_the_command_line(tmp_path):  # from the repository, as the README says
+    done = subprocess.run([sys.executable, "-m", "utils.pipeline", "--work", str(tmp_path / "w"), "--dry-run"],
+                          cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("plan: python -m utils.pipeline"), done.stderr
+    done = subprocess.run([sys.executable, "-m", "utils.pipeline", "--work", str(tmp_path / "w"), "--dry-run",
+                           "-p", "cnn_epochs", "True"],
+                          cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 1  # True is no integer here, though Python counts bool as int
+    assert "-p cnn_epochs True: expected an integer, like the notebooks' default 30" in done.stderr
