@@ -404,6 +404,8 @@ MUTANTS = [
      "test_pipeline_loop.py"),
     ("utils/pipeline.py", "              extras: bool = False, folds", "              extras: bool = True, folds",
      "test_pipeline_loop.py"),
+    ("utils/engine.py", 'if generator is not None and state["generator"] is not None:', "if generator is not None:",
+     "test_augment_engine.py"),
 ]
 
 

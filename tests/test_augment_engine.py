@@ -142,7 +142,7 @@ def test_a_quarter_turn_rotates_in_pixel_space_on_a_wide_image():
     assert any(torch.allclose(turned, torch.rot90(square, k, (0, 1)), atol=1e-4) for k in (1, -1))
 
 
-def _run(tmp, epochs, stop_after=None):
+def _run(tmp, epochs, stop_after=None, save_generator=True):
     """A tiny deterministic fit; returns (model, history, number of training steps it ran)."""
     g = seed_everything(0)
     model = nn.Linear(4, 1)
@@ -160,7 +160,7 @@ def _run(tmp, epochs, stop_after=None):
 
     hist = fit(model, opt, batches, step, epochs, tmp, lr_schedule=lambda e: 0.1 / (1 + e),
                evaluate=lambda m: {"neg_mse": -((m(x) - y) ** 2).mean().item()}, select="neg_mse",
-               generator=g, progress=False, stop_after=stop_after)
+               generator=g if save_generator else None, progress=False, stop_after=stop_after)
     return model, hist, steps
 
 
@@ -177,6 +177,14 @@ def test_fit_resumes_exactly_after_an_interruption(tmp_path, capsys):
     assert (tmp_path / "a" / "best.pt").exists()
     _, _, none_left = _run(tmp_path / "b", 4)  # a finished run resumes to nothing
     assert none_left == []
+
+
+def test_a_checkpoint_saved_without_a_generator_resumes_with_one(tmp_path):
+    """A caller that passed no generator saved no data-order state: resumed with one, the
+    run goes on from the freshly seeded generator instead of failing on the missing state."""
+    _run(tmp_path, 4, stop_after=2, save_generator=False)
+    _, hist, rest = _run(tmp_path, 4)
+    assert rest == [2] * 4 + [3] * 4 and hist.epoch.tolist() == [0, 1, 2, 3]
 
 
 def _scored_run(tmp, stop_after=None):
