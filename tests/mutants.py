@@ -406,6 +406,14 @@ MUTANTS = [
      "test_pipeline_loop.py"),
     ("utils/engine.py", 'if generator is not None and state["generator"] is not None:', "if generator is not None:",
      "test_augment_engine.py"),
+    ("utils/rundir.py", 'valid_ids = set(split.loc[split.fold == "valid", "gene_stage"])',
+     'valid_ids = set(split.loc[split.fold != "valid", "gene_stage"])', "test_folds.py"),
+    ("utils/realism.py", "return [sheet[r * h:(r + 1) * h, c * w:(c + 1) * w]", "return [sheet[r * h:(r + 1) * h, c * w:(c + 2) * w]",
+     "test_realism.py"),
+    ("utils/synthetic.py", "        log_w[allowed] += 0.8 * (np.log(target[allowed])", "        log_w[allowed] -= 0.8 * (np.log(target[allowed])",
+     "test_synthetic.py"),
+    ("utils/synthetic.py", "        logits = log_w[None, :] + chosen.astype(np.float64) @ log_lift",
+     "        logits = np.repeat(log_w[None, :], n, axis=0)", "test_synthetic.py"),
 ]
 
 

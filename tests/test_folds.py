@@ -141,6 +141,17 @@ def test_stacking_needs_k_fold_mode_and_finite_probabilities(kfold_work):
         out_of_fold_inputs(work, cache)
 
 
+def test_load_run_without_a_fold_holds_out_the_rows_split_csv_marks_valid(kfold_work):
+    import csv
+    work, comp = kfold_work
+    with open(work / "split.csv", newline="") as f:
+        marked = {row["gene_stage"]: row["fold"] for row in csv.DictReader(f)}
+    assert sorted(set(marked.values())) == ["train", "valid"]
+    _, train, valid = load_run(work)
+    assert [b.gene_stage for b in valid] == [b.gene_stage for b in comp.train if marked[b.gene_stage] == "valid"]
+    assert [b.gene_stage for b in train] == [b.gene_stage for b in comp.train if marked[b.gene_stage] == "train"]
+
+
 def test_load_run_fold_needs_cv_folds(kfold_work):
     work, comp = kfold_work
     with pytest.raises(ValueError, match="out of range"):

@@ -47,6 +47,19 @@ def test_the_embedded_real_figures_are_what_the_script_computes():
     assert quantiles(set_statistics(reference_tiles(SHEET))) == REAL_IMAGE_STATS
 
 
+def test_a_sheet_is_cut_into_its_tiles_row_by_row(tmp_path):
+    # The embedded figures come from the reference sheet (outside the project, so the test
+    # above is skipped in CI); the cutting is checked here on a drawn 2 x 3 sheet of 4 x 5 tiles.
+    from PIL import Image
+    tiles = [np.full((4, 5, 3), 40 * k, np.uint8) for k in range(6)]
+    for k, tile in enumerate(tiles):
+        tile[k % 4, k % 5] = 255  # a mark, so no two tiles are alike
+    sheet = np.concatenate([np.concatenate(tiles[r * 3:(r + 1) * 3], axis=1) for r in range(2)], axis=0)
+    Image.fromarray(sheet).save(tmp_path / "sheet.png")
+    cut = reference_tiles(tmp_path / "sheet.png", rows=2, cols=3)
+    assert len(cut) == 6 and all(np.array_equal(a, b) for a, b in zip(cut, tiles))
+
+
 def test_the_clean_style_is_not_realistic(demo_dir):
     table = compare(folder_images(demo_dir, 120), REAL_IMAGE_STATS).set_index("statistic")
     failed = set(table.index[~table["pass"]])
