@@ -414,6 +414,11 @@ MUTANTS = [
      "test_synthetic.py"),
     ("utils/synthetic.py", "        logits = log_w[None, :] + chosen.astype(np.float64) @ log_lift",
      "        logits = np.repeat(log_w[None, :], n, axis=0)", "test_synthetic.py"),
+    ("utils/submission.py", '        return rev + ("+dirty" if dirty else "")', "        return rev", "test_submission.py"),
+    ("utils/submission.py", '"--untracked-files=no"], cwd=cwd', '"--untracked-files=all"], cwd=cwd', "test_submission.py"),
+    ("utils/splits.py", "    if n_groups < 2:", "    if n_groups <= 2:", "test_splits.py"),
+    ("utils/train.py", "s.lstm_batch_size, generator, shuffle=True, within=True)",
+     "s.lstm_batch_size, generator, shuffle=False, within=True)", "test_training_stages.py"),
 ]
 
 

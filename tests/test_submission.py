@@ -190,3 +190,26 @@ def test_random_corruptions_of_a_submission_are_valid_or_named(tmp_path, kind):
             assert str(e).startswith(str(path)), (trial, str(e))
             reported += 1
     assert reported > 200  # 286 of 300 for F1, 283 for AUC
+
+
+def test_the_manifest_code_version_is_the_commit_marked_dirty_with_uncommitted_changes(tmp_path):
+    """A submission's manifest names the kit's commit, so a score can be traced to the code;
+    '+dirty' when tracked files changed since (untracked ones do not count), 'unknown' outside git."""
+    import subprocess
+
+    from utils.submission import code_version
+
+    def git(*args):
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path,
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    assert code_version(tmp_path) == "unknown"
+    git("init", "-q")
+    (tmp_path / "kit.py").write_text("x = 1\n")
+    git("add", "kit.py")
+    git("commit", "-qm", "first")
+    head = git("rev-parse", "HEAD")
+    (tmp_path / "notes.txt").write_text("untracked\n")
+    assert code_version(tmp_path) == head and len(head) == 40
+    (tmp_path / "kit.py").write_text("x = 2\n")
+    assert code_version(tmp_path) == head + "+dirty"

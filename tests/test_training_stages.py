@@ -368,6 +368,26 @@ def test_both_training_stages_give_the_loss_each_samples_stage_mask(tiny, tmp_pa
     assert any(0 in m.flatten().tolist() for _, m in _RecordingLoss.seen)  # some labels are masked
 
 
+def test_the_bag_model_meets_its_training_bags_in_a_fresh_order_every_epoch(tiny, tmp_path, monkeypatch):
+    from utils.loaders import BagBatches
+    cache, train, valid, _ = tiny
+    orders, batches_of = {}, BagBatches.__call__
+
+    def recording(self, epoch=0):
+        for batch in batches_of(self, epoch):
+            if self.batch_size == 3:  # training batches (prediction reads 256 bags at a time)
+                orders.setdefault(epoch, []).extend(batch["index"].tolist())
+            yield batch
+
+    monkeypatch.setattr(BagBatches, "__call__", recording)
+    features = np.random.default_rng(0).standard_normal((len(cache.array), 8)).astype(np.float32)
+    fit_bag_model(features, cache, train, valid, BagSettings(lstm_epochs=3, lstm_batch_size=3, lstm_hidden=8),
+                  torch.device("cpu"), tmp_path)
+    assert sorted(orders) == [0, 1, 2] and len(train) > 5
+    assert all(sorted(order) == list(range(len(train))) for order in orders.values())  # each bag once
+    assert len({tuple(order) for order in orders.values()} | {tuple(range(len(train)))}) == 4
+
+
 def test_bag_settings_give_the_bilstm_its_options_and_leave_other_heads_alone():
     s = BagSettings(bag_head="bilstm", lstm_hidden=8, lstm_readout="ends", lstm_input_norm="layernorm",
                     lstm_dropout_at="linear", lstm_dropout=0.4, lstm_skip="mean")
