@@ -11,7 +11,8 @@ in the code a test guards; the test files named beside it must fail with it in p
 Each mutant is applied to a throwaway copy of the kit (a killed run leaves the tree as it
 was) and its tests run there on one thread, so each core takes a copy of its own. A mutant
 that survives is a bug the tests let through: add a test that fails on it, against an
-independent truth. Not a pytest module: it runs pytest.
+independent truth. One that BROKE the import let no test run: the kit would not run
+either, but it is not counted as caught. Not a pytest module: it runs pytest.
 """
 from __future__ import annotations
 
@@ -419,6 +420,7 @@ MUTANTS = [
     ("utils/splits.py", "    if n_groups < 2:", "    if n_groups <= 2:", "test_splits.py"),
     ("utils/train.py", "s.lstm_batch_size, generator, shuffle=True, within=True)",
      "s.lstm_batch_size, generator, shuffle=False, within=True)", "test_training_stages.py"),
+    ("utils/report.py", "    if len(argv) != 1:", "    if len(argv) < 1:", "test_report.py"),
 ]
 
 
@@ -504,19 +506,21 @@ def run(numbers, python: str, jobs: int = 1) -> list[int]:
             finally:
                 copies.put(copy)
 
-        survivors = []
+        survivors = {}  # number -> SURVIVED, or BROKE where the tests could not even run
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            for i, (caught, summary) in pool.map(try_mutant, numbers):
+            for i, (verdict, summary) in pool.map(try_mutant, numbers):
                 file, _, mutant, _ = MUTANTS[i]
-                print(f"{i:3d} {'caught  ' if caught else 'SURVIVED'} {file}: {mutant.strip()[:60]!r} ({summary})",
+                print(f"{i:3d} {verdict:<8} {file}: {mutant.strip()[:60]!r} ({summary})",
                       flush=True)
-                if not caught:
-                    survivors.append(i)
+                if verdict != "caught":
+                    survivors[i] = verdict
     return survivors
 
 
-def _run_mutant(copy: Path, i: int, python: str, env: dict) -> tuple[bool, str]:
-    """Mutant `i` in `copy`, its tests, the copy restored: (caught, pytest's last line)."""
+def _run_mutant(copy: Path, i: int, python: str, env: dict) -> tuple[str, str]:
+    """Mutant `i` in `copy`, its tests, the copy restored: (verdict, pytest's last line).
+    The verdict is "caught" (a test failed), "BROKE" (an import or collection error: no test
+    ran, so nothing was caught, though the kit would not run either) or "SURVIVED"."""
     file, code, mutant, tests = MUTANTS[i]
     path = copy / file
     source = path.read_text()
@@ -529,8 +533,9 @@ def _run_mutant(copy: Path, i: int, python: str, env: dict) -> tuple[bool, str]:
     finally:
         path.write_text(source)
     lines = done.stdout.strip().splitlines()
-    # 1: a test failed; anything else (an import error, no tests collected) is not a catch
-    return done.returncode == 1, lines[-1] if lines else done.stderr.strip()[-120:]
+    # pytest's exit codes: 1 tests failed; 2 interrupted (a collection error); 5 no tests collected
+    verdict = {1: "caught", 2: "BROKE", 5: "BROKE"}.get(done.returncode, "SURVIVED")
+    return verdict, lines[-1] if lines else done.stderr.strip()[-120:]
 
 
 def main(argv=None) -> int:
@@ -552,8 +557,10 @@ def main(argv=None) -> int:
             raise SystemExit(f"no swaps to draw from {args.files} (a file needs tests named in MUTANTS)")
         MUTANTS = random.Random(args.seed).sample(candidates, min(args.sweep, len(candidates)))
         survivors = run(range(len(MUTANTS)), sys.executable, args.jobs)
-        print(f"{len(MUTANTS) - len(survivors)} of {len(MUTANTS)} swaps caught (of {len(candidates)} candidates)")
-        for i in survivors:
+        broke = sum(v == "BROKE" for v in survivors.values())
+        print(f"{len(MUTANTS) - len(survivors)} of {len(MUTANTS)} swaps caught (of {len(candidates)} candidates)"
+              + (f"; {broke} broke the import, so no test ran" if broke else ""))
+        for i in (i for i, v in survivors.items() if v == "SURVIVED"):
             file, code, mutant, _ = MUTANTS[i]
             print(f"  {file}: {code.strip()}\n    -> {mutant.strip()}")
         return 0
@@ -564,7 +571,7 @@ def main(argv=None) -> int:
     numbers = args.numbers or range(len(MUTANTS))
     survivors = run(numbers, sys.executable, args.jobs)
     print(f"{len(numbers) - len(survivors)} of {len(numbers)} mutants caught"
-          + (f"; survived: {survivors}" if survivors else ""))
+          + (f"; not caught: {sorted(survivors)}" if survivors else ""))
     return 1 if survivors else 0
 
 

@@ -15,14 +15,16 @@ def test_every_planted_bug_finds_its_code_once_and_names_existing_tests():
 
 
 def test_mutants_run_side_by_side_report_in_order_and_name_the_survivor(monkeypatch, capsys):
-    """Two copies at once: a real bug is caught, a no-op edit survives, lines in the order asked."""
+    """Two copies at once: a real bug is caught, a no-op edit survives, an edit that breaks the
+    import is told apart (no test ran), lines in the order asked."""
     no_op = ("utils/submission.py", "int(token) >= N_LABELS", "int(token)  >= N_LABELS", "test_submission.py")
-    table = [mutants.MUTANTS[26], no_op, mutants.MUTANTS[33]]  # off-by-one label index, no-op, short row
+    no_import = ("utils/submission.py", 'AUC_HEADER = ["Id"] + [', 'AUC_HEADER = ["Id"] - [', "test_submission.py")
+    table = [mutants.MUTANTS[26], no_op, mutants.MUTANTS[33], no_import]  # off-by-one label index, ..., short row
     monkeypatch.setattr(mutants, "MUTANTS", table)
-    assert mutants.run([2, 1, 0], sys.executable, jobs=2) == [1]
+    assert mutants.run([2, 1, 0, 3], sys.executable, jobs=2) == {1: "SURVIVED", 3: "BROKE"}
     lines = capsys.readouterr().out.splitlines()
-    assert [int(line.split()[0]) for line in lines] == [2, 1, 0]
-    assert ["SURVIVED" in line for line in lines] == [False, True, False]
+    assert [int(line.split()[0]) for line in lines] == [2, 1, 0, 3]
+    assert [line.split()[1] for line in lines] == ["caught", "SURVIVED", "caught", "BROKE"]
 
 
 def test_sweep_swaps_one_operator_on_lines_found_once_and_leaves_chain_tests_out():

@@ -126,6 +126,15 @@ def test_report_shows_the_runs_scores_and_figures(tmp_path):
     assert check_report(work, tmp_path) == 1
 
 
+def test_python_dash_m_utils_report_writes_one_work_folders_report(tmp_path, capsys):
+    from utils.report import main
+    work = _run(tmp_path, "single")
+    assert main([str(work)]) == 0
+    assert capsys.readouterr().out.strip() == str(work / "report.html") and (work / "report.html").exists()
+    assert main([]) == 2 and main([str(work), str(work)]) == 2  # one folder, else the usage
+    assert "python -m utils.report" in capsys.readouterr().err
+
+
 def test_a_run_from_an_older_kit_without_a_status_is_finished_only_with_a_submission(tmp_path):
     import json
     for name, submitted in [("old-finished", True), ("old-cut", False)]:
