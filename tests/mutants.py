@@ -424,16 +424,19 @@ MUTANTS = [
 ]
 
 
-# Operator swaps for --sweep: a comparison off by one, a boolean flipped, a bound swapped.
+# Operator swaps for --sweep: a comparison off by one, a boolean flipped, a bound swapped,
+# a reduction over the wrong axis, a negation dropped, the first item for the last.
 SWAPS = [(" < ", " <= "), (" <= ", " < "), (" > ", " >= "), (" >= ", " > "), (" == ", " != "), (" != ", " == "),
          (" and ", " or "), (" or ", " and "), ("True", "False"), ("False", "True"), (" + 1", ""), (" - 1", ""),
-         ("min(", "max("), ("max(", "min("), (" + ", " - "), (" * ", " / "), ("[1:]", "[:-1]"), ("[:-1]", "[1:]")]
+         ("min(", "max("), ("max(", "min("), (" + ", " - "), (" * ", " / "), ("[1:]", "[:-1]"), ("[:-1]", "[1:]"),
+         ("any(", "all("), ("all(", "any("), ("axis=0", "axis=1"), ("axis=1", "axis=0"), ("dim=0", "dim=1"),
+         ("dim=1", "dim=0"), (" not ", " "), ("[0]", "[-1]"), ("[-1]", "[0]")]
 SLOW_TESTS = {"test_chain.py", "test_small_folder.py", "test_profiles.py"}
 
 
 def operator_mutants(files=None) -> list[tuple[str, str, str, str]]:
-    """One mutant per code line that holds a comparison, operator, call or boolean: its first
-    swap from SWAPS, tested by the tests MUTANTS names for that file, less those that run
+    """One mutant per swap from SWAPS that a code line holds (the first place on the line),
+    tested by the tests MUTANTS names for that file, less those that run
     whole chains (minutes a mutant): a survivor in a file they test may still be caught there."""
     import ast
     from collections import defaultdict
@@ -458,15 +461,13 @@ def operator_mutants(files=None) -> list[tuple[str, str, str, str]]:
             if line.lstrip().startswith("#") or source.count(line) != 1:
                 continue
             code = line.split("  #")[0]
-            swap = next(((a, b) for a, b in SWAPS if a in code), None)
-            if swap is None:
-                continue
-            mutant = line.replace(*swap, 1)
-            try:  # "w - 1.0" loses " - 1" to "w.0": not a bug, a syntax error
-                ast.parse(source.replace(line, mutant))
-            except SyntaxError:
-                continue
-            found.append((file, line, mutant, " ".join(sorted(fast))))
+            for swap in ((a, b) for a, b in SWAPS if a in code):
+                mutant = line.replace(*swap, 1)
+                try:  # "w - 1.0" loses " - 1" to "w.0": not a bug, a syntax error
+                    ast.parse(source.replace(line, mutant))
+                except SyntaxError:
+                    continue
+                found.append((file, line, mutant, " ".join(sorted(fast))))
     return found
 
 

@@ -35,6 +35,8 @@ def test_sweep_swaps_one_operator_on_lines_found_once_and_leaves_chain_tests_out
     # a file the chain tests also guard is swept with its other tests
     assert ("utils/pipeline.py", "    if n_folds < 2:\n", "    if n_folds <= 2:\n",
             "test_folds.py test_pipeline_loop.py test_runspec.py") in swaps
+    line = "    if not any(n.startswith(start) for n in names):\n"  # two swaps on one line, each a mutant
+    assert {m for f, c, m, _ in swaps if c == line} == {line.replace(" not ", " "), line.replace("any(", "all(")}
     for file, code, mutant, tests in swaps:
         source = (mutants.ROOT / file).read_text()
         assert source.count(code) == 1 and mutant != code, (file, code)
