@@ -421,6 +421,9 @@ MUTANTS = [
     ("utils/train.py", "s.lstm_batch_size, generator, shuffle=True, within=True)",
      "s.lstm_batch_size, generator, shuffle=False, within=True)", "test_training_stages.py"),
     ("utils/report.py", "    if len(argv) != 1:", "    if len(argv) < 1:", "test_report.py"),
+    ("utils/train.py", "s.cnn_batch_size, shuffle=True,", "s.cnn_batch_size, shuffle=False,", "test_training_stages.py"),
+    ("utils/train.py", "s.warmup_batch_size, shuffle=True,", "s.warmup_batch_size, shuffle=False,", "test_training_stages.py"),
+    ("utils/rundir.py", 'f"{split.cv_fold.max() + 1} folds")', 'f"{split.cv_fold.max()} folds")', "test_folds.py"),
 ]
 
 

@@ -154,7 +154,7 @@ def test_load_run_without_a_fold_holds_out_the_rows_split_csv_marks_valid(kfold_
 
 def test_load_run_fold_needs_cv_folds(kfold_work):
     work, comp = kfold_work
-    with pytest.raises(ValueError, match="out of range"):
+    with pytest.raises(ValueError, match="fold 3 out of range: .*split.csv has 3 folds"):
         load_run(work, fold=3)
     table, _ = split_table([b.gene_stage for b in comp.train], [b.gene for b in comp.train], comp.targets(), 0.2)
     table.to_csv(work / "split.csv", index=False)

@@ -368,6 +368,30 @@ def test_both_training_stages_give_the_loss_each_samples_stage_mask(tiny, tmp_pa
     assert any(0 in m.flatten().tolist() for _, m in _RecordingLoss.seen)  # some labels are masked
 
 
+def test_the_cnn_and_the_warm_up_meet_their_images_in_a_fresh_order_every_epoch(tiny, tmp_path, monkeypatch):
+    cache, train, valid, _ = tiny
+    orders, plan_of = {}, ImageBatches.plan
+
+    def recording(self, epoch=0):
+        plan = plan_of(self, epoch)
+        if self.batch_size == 7:  # training batches (prediction reads other sizes)
+            orders.setdefault(self.pair_rows is not None, []).append(plan["index"].tolist())
+        return plan
+
+    monkeypatch.setattr(ImageBatches, "plan", recording)
+    fit_image_model(cache, train, valid, CNNSettings(cnn_epochs=3, cnn_batch_size=7, **SMALL),
+                    torch.device("cpu"), tmp_path / "cnn")
+    warm_up(cache, train, WarmupSettings(warmup_epochs=3, warmup_batch_size=7, **SMALL), torch.device("cpu"),
+            tmp_path / "warmup")
+    n = sum(len(b.images) for b in train)
+    for stage in (False, True):  # the CNN, the warm-up (its batches carry a partner view)
+        assert len(orders[stage]) == 3 and n > 14
+        for order in orders[stage]:  # whole batches of distinct images (the last part one dropped)
+            assert len(order) == n // 7 * 7 and len(set(order)) == len(order) and max(order) < n
+        as_read = sorted(orders[stage][0])
+        assert len({tuple(o) for o in orders[stage]} | {tuple(as_read)}) == 4, stage
+
+
 def test_the_bag_model_meets_its_training_bags_in_a_fresh_order_every_epoch(tiny, tmp_path, monkeypatch):
     from utils.loaders import BagBatches
     cache, train, valid, _ = tiny
