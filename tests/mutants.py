@@ -424,6 +424,10 @@ MUTANTS = [
     ("utils/train.py", "s.cnn_batch_size, shuffle=True,", "s.cnn_batch_size, shuffle=False,", "test_training_stages.py"),
     ("utils/train.py", "s.warmup_batch_size, shuffle=True,", "s.warmup_batch_size, shuffle=False,", "test_training_stages.py"),
     ("utils/rundir.py", 'f"{split.cv_fold.max() + 1} folds")', 'f"{split.cv_fold.max()} folds")', "test_folds.py"),
+    ("utils/augment.py", "            x = x + self.noise_std * _noise(p,", "            x = x + 0.1 * _noise(p,",
+     "test_augment_engine.py"),
+    ("utils/folds.py", "NaN or inf in row {int(bad[0])}", "NaN or inf in row {int(bad[-1])}", "test_folds.py"),
+    ("utils/splits.py", "    if n_folds and n_folds >= 2:", "    if n_folds and n_folds > 2:", "test_splits.py"),
 ]
 
 

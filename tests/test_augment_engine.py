@@ -63,6 +63,18 @@ def test_gaussian_blur_equals_scipy_per_sample():
 EXACT = dict(pad=0, resize_hw=(128, 320), out_hw=(128, 320), noise_std=0, max_rotation=0, hflip=0, vflip=0)
 
 
+def test_augmentation_adds_gaussian_noise_of_its_std_before_normalising():
+    # The same draws with and without noise: what the noise adds, in [0, 1] intensity units,
+    # is zero-mean with the standard deviation asked, and different for each image.
+    from utils.augment import STD
+    x = _batch(3)
+    plain = BatchAugment(**EXACT)(x, torch.Generator().manual_seed(5))
+    noisy = BatchAugment(**{**EXACT, "noise_std": 0.03})(x, torch.Generator().manual_seed(5))
+    added = (noisy - plain) * STD
+    assert abs(added.std().item() - 0.03) < 0.001 and abs(added.mean().item()) < 0.001
+    assert not torch.allclose(added[0], added[1])
+
+
 def test_augmentation_blurs_with_each_samples_own_sigma():
     from utils.augment import MEAN, STD, gaussian_blur
     x = _batch(3)

@@ -132,6 +132,7 @@ def test_stacking_needs_k_fold_mode_and_finite_probabilities(kfold_work):
     cache = _Rows(comp)
     probs = _fold_image_probs(work, len(cache.index))
     probs[2][5, 1] = np.nan
+    probs[2][9, 0] = np.inf  # the first bad row is named
     save_array(fold_dir(work, 2) / "features/image_probs.npy", probs[2])
     with pytest.raises(ValueError, match=r"fold2/features/image_probs.npy: NaN or inf in row 5"):
         out_of_fold_inputs(work, cache)
