@@ -428,6 +428,9 @@ MUTANTS = [
      "test_augment_engine.py"),
     ("utils/folds.py", "NaN or inf in row {int(bad[0])}", "NaN or inf in row {int(bad[-1])}", "test_folds.py"),
     ("utils/splits.py", "    if n_folds and n_folds >= 2:", "    if n_folds and n_folds > 2:", "test_splits.py"),
+    ("utils/realism.py", "    mask = ndimage.binary_opening(darker | coloured,", "    mask = ndimage.binary_opening(darker,",
+     "test_realism.py"),
+    ("utils/data.py", 'is outside {STAGES[0]}..{STAGES[-1]}")', 'is outside {STAGES[0]}..{STAGES[-1] + 1}")', "test_data.py"),
 ]
 
 

@@ -46,7 +46,7 @@ BAD_TRAIN = {
     "unparsable labels": (_set(1, 1, "0,x"), ["line 2", "'0,x'", "not an integer"]),
     "label out of range": (_set(2, 1, "3,30"), ["line 3", "'3,30'", "outside 0..29"]),
     "no stage": (_set(3, 0, "CG0001"), ["line 4", "'CG0001'", "no stage suffix"]),
-    "stage out of range": (_set(3, 0, "CG0001_s9"), ["line 4", "'CG0001_s9'", "stage 9"]),
+    "stage out of range": (_set(3, 0, "CG0001_s9"), ["line 4", "'CG0001_s9'", "stage 9 is outside 2..6"]),
     "bag without images": (_set(2, 2, "[]"), ["line 3", "'[]'", "no images"]),
     "duplicated gene_stage": (lambda rows: rows + [rows[1]], ["duplicated", "first on line 2"]),
     "too many fields": (lambda rows: rows[:2] + [rows[2] + ["extra"]] + rows[3:],

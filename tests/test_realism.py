@@ -36,6 +36,10 @@ def test_the_embryo_mask_finds_a_drawn_ellipse_and_ignores_specks():
     mask = embryo_mask(img)
     assert abs(mask.mean() - inside.mean()) < 0.01
     assert mask[64, 160] and not mask[5, 5]
+    img[inside] = (250, 240, 234)           # pale tissue: no darker than the background's floor,
+    assert abs(embryo_mask(img).mean() - inside.mean()) < 0.01  # but coloured
+    img[inside] = (240, 240, 240)           # a grey as pale is background
+    assert not embryo_mask(img).any()
 
 
 def test_the_embedded_real_figures_are_what_the_script_computes():
