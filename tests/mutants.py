@@ -431,6 +431,10 @@ MUTANTS = [
     ("utils/realism.py", "    mask = ndimage.binary_opening(darker | coloured,", "    mask = ndimage.binary_opening(darker,",
      "test_realism.py"),
     ("utils/data.py", 'is outside {STAGES[0]}..{STAGES[-1]}")', 'is outside {STAGES[0]}..{STAGES[-1] + 1}")', "test_data.py"),
+    ("utils/cache.py", '            old.with_suffix(".json").unlink(missing_ok=True)', '            old.with_suffix(".json").unlink()',
+     "test_data.py"),
+    ("utils/train.py", "blur_p=blur_p, grayscale=self.in_chans == 1)", "blur_p=blur_p, grayscale=True)",
+     "test_augment_engine.py"),
 ]
 
 

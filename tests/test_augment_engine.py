@@ -307,6 +307,8 @@ def test_colour_batches_keep_three_channels_or_become_grey():
     x = torch.randint(0, 256, (4, 128, 320, 3), dtype=torch.uint8)
     assert BatchAugment(grayscale=False)(x).shape == (4, 3, 112, 336)
     assert BatchAugment(grayscale=True)(x).shape == (4, 1, 112, 336)
+    from utils.train import CNNSettings  # a training run's augmentation gives its model's channels
+    assert [CNNSettings(in_chans=c).augment()(x).shape[1] for c in (1, 3)] == [1, 3]
     # A uniform lavender image: grey is ITU-R 601 luma, colour keeps each channel.
     lavender = torch.tensor([200, 170, 220], dtype=torch.uint8).expand(2, 128, 320, 3)
     grey = (0.299 * 200 + 0.587 * 170 + 0.114 * 220) / 255

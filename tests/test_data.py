@@ -127,6 +127,12 @@ def test_cache_is_memory_mapped_and_rebuilt_when_an_image_changes(data_copy, tmp
     rebuilt.path.with_suffix(".json").unlink()  # killed between the pixels and their record
     again = build_cache(comp, tmp_path)
     assert again.path == rebuilt.path and np.array_equal(again.array, rebuilt.array)
+    again.path.with_suffix(".json").unlink()  # a stale cache whose record is already gone
+    Image.fromarray(np.full((128, 320, 3), 9, np.uint8)).save(path)
+    newer = build_cache(comp, tmp_path)  # is removed all the same
+    assert newer.path != again.path and not again.path.exists() and newer.array[row].max() == 9
+    assert sorted(p.name for p in (tmp_path / "cache").glob("images-L-*")) == sorted(
+        [newer.path.name, newer.path.with_suffix(".json").name])
 
 
 def test_cache_rows_are_each_images_pixels_whatever_the_number_of_workers(demo_dir, tmp_path, monkeypatch):
