@@ -435,6 +435,8 @@ MUTANTS = [
      "test_data.py"),
     ("utils/train.py", "blur_p=blur_p, grayscale=self.in_chans == 1)", "blur_p=blur_p, grayscale=True)",
      "test_augment_engine.py"),
+    ("utils/__init__.py", 'os.environ.setdefault("MKL_CBWR", "AUTO")', "", "test_data_path.py"),
+    ("utils/engine.py", "        torch.set_num_threads(torch.get_num_threads())\n", "", "test_data_path.py"),
 ]
 
 

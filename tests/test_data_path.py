@@ -2,6 +2,9 @@
 (order and augmentation), the same batches from the memory map and from a tensor copy of
 the cache (the path a GPU takes), losses read once per epoch, compilation without recompiles."""
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -175,6 +178,23 @@ def test_deterministic_kernels_are_enforced_and_cublas_is_configured():
     assert not torch.is_deterministic_algorithms_warn_only_enabled()
     assert not torch.utils.deterministic.fill_uninitialized_memory  # no NaN fill of every new tensor
     assert os.environ["CUBLAS_WORKSPACE_CONFIG"] in (":4096:8", ":16:8")
+
+
+@pytest.mark.skipif(not torch.backends.mkl.is_available(), reason="torch built without MKL")
+@pytest.mark.parametrize("user_value, mode", [(None, "CNR:AUTO Dyn:0"), ("COMPATIBLE", "CNR:COMPATIBLE Dyn:0")])
+def test_mkl_runs_the_cpu_products_in_its_reproducible_mode(user_value, mode):
+    """MKL gives the same bits run to run only with deterministic reductions and static
+    scheduling (CNR) and a thread count it does not change itself (Dyn:0). Under MKL_VERBOSE it
+    reports both on every call. A fresh process that imports torch first, as a user's might:
+    MKL reads its mode at its first product. A mode the user chose is kept."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MKL_CBWR", "MKL_DYNAMIC")}
+    env.update(MKL_VERBOSE="1", **({"MKL_CBWR": user_value} if user_value else {}))
+    code = ("import torch; from utils.engine import seed_everything; seed_everything(0); "
+            "a = torch.ones(64, 64); a @ a")
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=Path(__file__).parents[1],
+                         capture_output=True, text=True, check=True).stdout
+    [call] = [line for line in out.splitlines() if "SGEMM" in line]
+    assert mode in call, call
 
 
 def replay_by_rerunning(fn):

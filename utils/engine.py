@@ -55,6 +55,9 @@ def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
         # whose step waits for the host (benchmarks/step_profile.py, BENCHMARKS.md).
         torch.utils.deterministic.fill_uninitialized_memory = False
         torch.backends.cudnn.benchmark = False
+        # The CPU's products split their sums by thread, so the thread count is part of the
+        # result: pin torch's, which also stops MKL from choosing its own (MKL_DYNAMIC).
+        torch.set_num_threads(torch.get_num_threads())
     return torch.Generator().manual_seed(seed)
 
 
