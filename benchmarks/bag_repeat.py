@@ -10,7 +10,6 @@ difference looks like; the run's folder is only read.
 """
 import argparse
 import hashlib
-import json
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 import torch
 
 from utils.cache import build_cache
-from utils.rundir import fold_dir, load_run
+from utils.rundir import fold_dir, load_run, read_json, require
 from utils.train import BagSettings, fit_bag_model
 
 
@@ -29,10 +28,12 @@ def main(argv=None):
     parser.add_argument("--fold", type=int, default=None, help="K-fold mode: which fold (default: single split)")
     parser.add_argument("--times", type=int, default=20)
     args = parser.parse_args(argv)
+    out_dir = fold_dir(args.work, args.fold)
+    require(out_dir, "features/features.npy")  # names the notebook that writes it (04)
     comp, train, valid = load_run(args.work, args.fold)
     cache = build_cache(comp, args.work)
-    features = np.load(fold_dir(args.work, args.fold) / "features/features.npy")
-    settings = BagSettings.pick(json.loads((args.work / "run.json").read_text())["parameters"])
+    features = np.load(out_dir / "features/features.npy")
+    settings = BagSettings.pick(read_json(args.work / "run.json")["parameters"])
     results = Counter()
     for _ in range(args.times):
         with tempfile.TemporaryDirectory() as tmp:
