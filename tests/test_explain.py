@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from utils.explain import guided_backprop, layer_heatmap
+from utils.explain import guided_backprop, heatmap_layer_of, layer_heatmap
 from utils.models import build_backbone
 
 
@@ -37,7 +37,8 @@ def test_maps_of_the_backbone_have_the_image_shape_and_look_at_the_image():
     x = torch.zeros(2, 1, 40, 120)
     x[:, :, 10:30, 60:100] = 3.0  # something to look at, on the right
     assert guided_backprop(model, x, 3).shape == (2, 40, 120)
-    heat = layer_heatmap(model, x, "s2")
+    heat = layer_heatmap(model, x, None)  # its stage at 1/8 of the input, "s2"
+    assert torch.equal(heat, layer_heatmap(model, x, "s2"))
     assert heat.shape == (2, 40, 120) and heat.min() == 0 and heat.max() == pytest.approx(1)
     assert heat[:, 10:30, 60:100].mean() > heat[:, :, :40].mean()
 
@@ -50,3 +51,21 @@ def test_a_coarser_layers_heatmap_is_resampled_at_pixel_centres():
     x = torch.tensor([[[[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0]]]])
     expected = torch.tensor([0.0, 0.25, 0.75, 1.0]).expand(1, 2, 4)
     assert torch.allclose(layer_heatmap(model, x, "0"), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("backbone, stage", [("regnety_002", "s2"), ("resnet18", "layer2")])
+def test_the_default_heatmap_layer_is_the_backbones_stage_at_an_eighth_of_the_input(backbone, stage):
+    # timm names the stages by backbone: 08's one default serves the gpu profile's ResNet18 too
+    model = build_backbone(backbone, in_chans=1)
+    assert heatmap_layer_of(model) == stage
+    seen = []
+    dict(model.named_modules())[stage].register_forward_hook(lambda m, i, o: seen.append(o.shape) and None)
+    x = torch.rand(1, 1, 40, 120)
+    assert layer_heatmap(model, x, None).shape == (1, 40, 120)
+    assert seen[0][-2:] == (5, 15)  # 40x120 at 1/8
+
+
+def test_a_heatmap_layer_the_backbone_lacks_is_named_with_its_stages():
+    with pytest.raises(ValueError, match=r"heatmap_layer 's2': ResNet has no module of that name; "
+                                         r"its stages are act1, layer1, layer2, layer3, layer4"):
+        layer_heatmap(build_backbone("resnet18", in_chans=1), torch.rand(1, 1, 40, 120), "s2")

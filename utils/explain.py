@@ -47,11 +47,26 @@ def guided_backprop(model: nn.Module, x: torch.Tensor, label: int) -> torch.Tens
     return x.grad.abs().amax(dim=1)
 
 
+def heatmap_layer_of(model: nn.Module, layer: str | None = None) -> str:
+    """`layer` if `model` has a module of that name; None picks the stage at 1/8 of the input
+    (RegNetY's "s2", ResNet's "layer2"), from timm's `feature_info`, so any backbone works."""
+    stages = [(f["module"], f["reduction"]) for f in getattr(model, "feature_info", [])]
+    if layer is None:
+        if not stages:
+            raise ValueError(f"{type(model).__name__} lists no stages (timm's feature_info): "
+                             "set heatmap_layer to one of its module names")
+        return min(stages, key=lambda s: abs(s[1] - 8))[0]
+    if layer not in dict(model.named_modules()):
+        raise ValueError(f"heatmap_layer {layer!r}: {type(model).__name__} has no module of that name; "
+                         f"its stages are {', '.join(name for name, _ in stages) or 'not listed'}")
+    return layer
+
+
 @torch.no_grad()
 def layer_heatmap(model: nn.Module, x: torch.Tensor, layer: str) -> torch.Tensor:
     """(B, H, W) mean absolute activation of an intermediate layer, upsampled to the input."""
     out = {}
-    handle = dict(model.named_modules())[layer].register_forward_hook(
+    handle = dict(model.named_modules())[heatmap_layer_of(model, layer)].register_forward_hook(
         lambda m, i, o: out.setdefault("a", o))
     try:
         model.eval()(x)
