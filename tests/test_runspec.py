@@ -199,7 +199,7 @@ def test_a_misspelt_or_mistyped_override_is_refused_before_anything_runs(tmp_pat
                  "compile_backend", "cuda-graph", "-p", "heatmap_layer", "s3", "--dry-run"]) == 0
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--profile", "gpu0"])
-    assert "invalid choice: 'gpu0' (choose from 'cpu', 'demo', 'paper')" in capsys.readouterr().err
+    assert "invalid choice: 'gpu0' (choose from 'cpu', 'demo', 'gpu', 'paper')" in capsys.readouterr().err
 
 
 def test_a_backbone_or_compile_backend_that_timm_or_torch_lack_is_refused_before_anything_runs(tmp_path, capsys):
