@@ -33,7 +33,11 @@ def _run(root, name, overrides=None, folds=0, state="finished", step="07_submiss
         write_json(work / "thresholds.json", {"source": "bag", "thresholds": [0.5] * 30,
                                               "valid_tuned": {**SCORES, "macro_f1": 0.61}, "valid_at_0.5": SCORES})
         write_json(work / "scores/test_hidden.json", test)
-        write_json(work / "scores/floors.json", [{"floor": "stage prior", "bags": "hidden test", **SCORES}])
+        write_json(work / "scores/floors.json", [
+            {"floor": "stage prior", "bags": "out-of-fold", **SCORES, "macro_f1": 0.1},
+            {"floor": "stage prior", "bags": "hidden test", **SCORES},
+            {"floor": "thumbnails + logistic regression", "bags": "out-of-fold", **SCORES, "sample_f1": 0.2},
+            {"floor": "thumbnails + logistic regression", "bags": "hidden test", **SCORES, "auc_within_stage": 0.8}])
         write_json(work / "scores/per_label.json", [{"term": f"{j} term", "F1": 0.5, "threshold": 0.4,
                                                      "positives": 3, "share": 0.1} for j in range(30)])
         write_json(work / "submission.json", {"f1": str(root / "subs" / name / "submission_f1.csv"),
@@ -62,6 +66,9 @@ def test_runs_table_lists_finished_kfold_failed_runs_and_survives_an_empty_folde
     assert rows.loc["kfold", "folds"] == 3 and rows.loc["single", "folds"] == 0
     assert rows.loc["single", "changed"] == "cnn_epochs=6" and rows.loc["single", "minutes"] == 3.0
     assert rows.loc["single", "test_macro_f1"] == SCORES["macro_f1"] and rows.loc["single", "valid_macro_f1"] == 0.61
+    # the floors beside the scores, on the same bags (within-stage AUC / macro-F1 / sample-F1)
+    assert rows.loc["single", "floor_prior"] == "0.771 / 0.556 / 0.601"
+    assert rows.loc["single", "floor_thumbnails"] == "0.800 / 0.556 / 0.601"
     assert rows.loc["failed", "status"] == "failed at 03_cnn_tempering-fold1: FloatingPointError: loss is nan"
     assert rows.loc["killed", "status"].startswith("incomplete (running or killed at 05_bilstm; last finished 03_cnn")
     assert rows.loc["stopped", "status"] == "stopped after 04_feature_dump"
@@ -73,6 +80,13 @@ def test_runs_table_lists_finished_kfold_failed_runs_and_survives_an_empty_folde
     assert runs_main([str(tmp_path), "--csv", str(tmp_path / "runs.csv")]) == 0
     assert "failed at 03_cnn_tempering-fold1" in capsys.readouterr().out
     assert (tmp_path / "runs.csv").read_text().startswith("run,status,profile")
+    # real data: no hidden test labels, so the floors out of fold, and said so
+    real = _run(tmp_path, "real")
+    floors = [r for r in read_json(real / "scores/floors.json") if r["bags"] == "out-of-fold"]
+    write_json(real / "scores/floors.json", floors)
+    rows = runs_table(tmp_path).set_index("run")
+    assert rows.loc["real", "floor_prior"] == "0.771 / 0.100 / 0.601 (oof)"
+    assert rows.loc["real", "floor_thumbnails"] == "0.771 / 0.556 / 0.200 (oof)"
     assert runs_main([str(tmp_path / "empty")]) == 0 and "no runs found" in capsys.readouterr().out
     with pytest.raises(ValueError, match="--sort 'nope'"):
         runs_table(tmp_path, sort="nope")

@@ -6,7 +6,10 @@
 It only reads what the runs wrote (run.json, data.json, thresholds.json, scores/,
 timings.json, submission.json): a failed or half-finished run is listed as such, and a
 folder whose files cannot be read is listed with the reason. Scores on the hidden test
-labels exist only for generated data; on real data sort by a validation score.
+labels exist only for generated data; on real data sort by a validation score. Each run's
+floors (07: the stage prior, thumbnails + logistic regression) stand beside its scores as
+within-stage AUC / macro-F1 / sample-F1, on the hidden test labels where there are any,
+else out of fold on the training bags ("oof").
 """
 from __future__ import annotations
 
@@ -20,6 +23,19 @@ import pandas as pd
 from .rundir import read_json
 
 METRICS = ["auc_within_stage", "macro_f1", "sample_f1", "score"]
+FLOORS = {"floor_prior": "stage prior", "floor_thumbnails": "thumbnails + logistic regression"}
+
+
+def _floors(path: Path) -> dict:
+    """The two floors of 07's scores/floors.json, each as one "auc / macro-F1 / sample-F1" text."""
+    rows = read_json(path)
+    on = "hidden test" if any(r["bags"] == "hidden test" for r in rows) else "out-of-fold"
+    out = {}
+    for column, name in FLOORS.items():
+        for r in rows:
+            if r["floor"] == name and r["bags"] == on:
+                out[column] = " / ".join(f"{r[m]:.3f}" for m in METRICS[:3]) + ("" if on == "hidden test" else " (oof)")
+    return out
 
 
 def _status(run: dict, work: Path) -> str:
@@ -54,6 +70,8 @@ def describe_run(work: Path) -> dict:
                 scores = read_json(path)
                 scores = scores[key] if key else scores
                 row.update({f"{prefix}_{m}": scores.get(m) for m in METRICS})
+        if (work / "scores/floors.json").exists():
+            row.update(_floors(work / "scores/floors.json"))
         if (work / "timings.json").exists():
             row["minutes"] = round(sum(read_json(work / "timings.json").values()) / 60, 1)
         if (work / "submission.json").exists():
@@ -74,7 +92,7 @@ def runs_table(runs_dir, sort: str = "test_score") -> pd.DataFrame:
     """Every run found, best first by `sort` (runs without that score last)."""
     rows = [describe_run(p) for p in find_runs(runs_dir)]
     columns = ["run", "status", "profile", "seed", "folds", "bag_head", "changed",
-               *[f"{p}_{m}" for p in ("test", "valid") for m in METRICS], "minutes", "submission"]
+               *[f"{p}_{m}" for p in ("test", "valid") for m in METRICS], *FLOORS, "minutes", "submission"]
     table = pd.DataFrame(rows, columns=columns)
     if sort not in table.columns:
         raise ValueError(f"--sort {sort!r}: choose a column of {columns}")
