@@ -437,6 +437,11 @@ MUTANTS = [
      "test_augment_engine.py"),
     ("utils/__init__.py", 'os.environ.setdefault("MKL_CBWR", "AUTO")', "", "test_data_path.py"),
     ("utils/engine.py", "        torch.set_num_threads(torch.get_num_threads())\n", "", "test_data_path.py"),
+    ("utils/explain.py", "key=lambda s: abs(s[1] - 8))[0]", "key=lambda s: abs(s[1] - 4))[0]", "test_explain.py"),
+    ("utils/explain.py", "    if layer not in dict(model.named_modules()):", "    if False:", "test_explain.py"),
+    ("utils/runs.py", 'on = "hidden test" if any(', 'on = "out-of-fold" if any(', "test_report.py"),
+    ("notebooks/03_cnn_tempering.ipynb", 'init_from_warmup and warmup_method != \\"none\\" and warmup.exists()',
+     "init_from_warmup and warmup.exists()", "test_profiles.py"),
 ]
 
 
