@@ -7,6 +7,8 @@
 Rows build on each other as in the paper (each adds one idea to the row it names):
 
   resnet18          ResNet18 CNN, plain BCE (stage mask only), image probabilities averaged per bag
+  resnet18+attention  gated-attention bag head over its features: the gpu profile's choices
+                    (no warm-up, plain BCE, one split) at the ablation's size and schedule
   regnety           RegNetY-200MF instead, same plain loss
   +loss             + focal loss, label weights w_m, tempering, gamma annealing
   +agree            + warm-up where two views' features agree (the paper code's variant)
@@ -27,8 +29,8 @@ Rows build on each other as in the paper (each adds one idea to the row it names
                     averaged per bag with a logistic regression per label; fitted on the
                     seed's training bags, thresholds tuned on its validation bags
 
-The rows from +loss on use the profile's backbone (RegNetY-200MF in every profile;
-`-p backbone resnet18` changes it). `--style real` generates images as hard as real ones
+The rows from +loss on use the profile's backbone (RegNetY-200MF in every profile but
+`gpu`; `-p backbone` changes it). `--style real` generates images as hard as real ones
 (utils.synthetic); `-p in_chans 3` trains on colour images. Every row tunes per-label thresholds on its validation bags (or out-of-fold bags) and is
 scored on the generator's hidden test labels, which no row sees. The dataset is the same
 for all seeds (`--data-seed`); a seed changes the split, initialisation, data order and
@@ -73,11 +75,11 @@ from utils.train import BagSettings, CNNSettings, WarmupSettings, fit_bag_model,
 FLOOR_ROWS = [f"floor: {name}" for name in FLOORS]
 KFOLD_ROWS = ["kfold", "kfold+bilstm", "kfold+attention", "kfold+stacked-bilstm", "kfold+stacked-attention"]
 BLEND_ROWS = ["kfold+floor", "kfold+attention+floor"]
-ROWS = [*FLOOR_ROWS, "resnet18", "regnety", "+loss", "+agree", "+swav", "+swav+bilstm", "+swav+attention",
+ROWS = [*FLOOR_ROWS, "resnet18", "resnet18+attention", "regnety", "+loss", "+agree", "+swav", "+swav+bilstm", "+swav+attention",
         *KFOLD_ROWS, *BLEND_ROWS]
 METRICS = ["auc", "auc_samples", "auc_within_stage", "macro_f1", "sample_f1"]
 # Rows that share a stage (a warm-up, a CNN, the folds) run in one process under --jobs.
-GROUPS = [FLOOR_ROWS, ["resnet18"], ["regnety"], ["+loss"], ["+agree"], ["+swav", "+swav+bilstm", "+swav+attention"],
+GROUPS = [FLOOR_ROWS, ["resnet18", "resnet18+attention"], ["regnety"], ["+loss"], ["+agree"], ["+swav", "+swav+bilstm", "+swav+attention"],
           KFOLD_ROWS + BLEND_ROWS]
 
 
@@ -164,8 +166,12 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test, head_seed
             if f"floor: {name}" in rows:
                 results[f"floor: {name}"] = score(valid, p_valid, test, p_test, y_test)
                 t[f"floor: {name}"] = t["floors"]
-    if "resnet18" in rows:
-        cnn_row("resnet18", "resnet18", **PLAIN_BCE)
+    if "resnet18" in rows or "resnet18+attention" in rows:
+        features = cnn_row("resnet18", "resnet18", **PLAIN_BCE)
+        if "resnet18+attention" in rows:
+            name = "resnet18+attention"
+            p_valid, p_test = r.timed(name, lambda: r.bag_head(name, "attention", features, train, valid, [valid, test]))
+            results[name] = {**score(valid, p_valid, test, p_test, y_test), "seconds": t[name] + t["resnet18"]}
     if "regnety" in rows:
         cnn_row("regnety", "regnety_002", **PLAIN_BCE)
     if "+loss" in rows:

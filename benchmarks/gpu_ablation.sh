@@ -21,7 +21,7 @@ JOBS=${JOBS:-6}
 SEEDS=${SEEDS:-"0 1"}
 BUDGET=${BUDGET:-540}
 ROOT=${ROOT:-/tmp/gpu-ablation}
-ROWS=${ROWS:-"floor: stage prior|floor: thumbnails + logistic regression|resnet18|regnety|+loss|+swav|\
+ROWS=${ROWS:-"floor: stage prior|floor: thumbnails + logistic regression|resnet18|resnet18+attention|regnety|+loss|+swav|\
 +swav+bilstm|+swav+attention|kfold|kfold+attention|kfold+stacked-attention"}
 ABLATION_ARGS=${ABLATION_ARGS:-"-p warmup_epochs 1 -p warmup_batch_size 256 -p cnn_epochs 15 -p cnn_lr_T 14 \
 -p gamma_T 2 -p temper_start 6 -p temper_half_period 4 -p temper_freeze 12 -p hflip 0 -p vflip 0 \
