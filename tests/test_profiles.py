@@ -51,7 +51,7 @@ def test_profile_runs_end_to_end(profile, small_dir, tmp_path):
         assert len(history) == 2
     if profile == "gpu":
         # What only this profile does: ResNet18 (512 features an image, RegNetY-200MF has 368)
-        # at the paper's size, from random weights (no warm-up), and 08's heat maps on its stage.
+        # at the paper's size, from random weights (no warm-up), and 08's heat maps of the trained CNN.
         assert np.load(work / "features/features.npy").shape[1] == 512
         assert "starting from random weights" in (work / "executed/03_cnn_tempering.ipynb").read_text()
-        assert "heat maps of the warm-up backbone's 'layer2'" in (work / "executed/08_explain.ipynb").read_text()
+        assert "heat maps of the trained CNN's 'layer2'" in (work / "executed/08_explain.ipynb").read_text()
