@@ -442,6 +442,7 @@ MUTANTS = [
     ("utils/runs.py", 'on = "hidden test" if any(', 'on = "out-of-fold" if any(', "test_report.py"),
     ("notebooks/03_cnn_tempering.ipynb", 'init_from_warmup and warmup_method != \\"none\\" and warmup.exists()',
      "init_from_warmup and warmup.exists()", "test_profiles.py"),
+    ("notebooks/08_explain.ipynb", 'if warmup_method == \\"none\\":', 'if warmup_method == \\"None\\":', "test_profiles.py"),
 ]
 
 
