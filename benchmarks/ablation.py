@@ -75,12 +75,12 @@ from utils.train import BagSettings, CNNSettings, WarmupSettings, fit_bag_model,
 FLOOR_ROWS = [f"floor: {name}" for name in FLOORS]
 KFOLD_ROWS = ["kfold", "kfold+bilstm", "kfold+attention", "kfold+stacked-bilstm", "kfold+stacked-attention"]
 BLEND_ROWS = ["kfold+floor", "kfold+attention+floor"]
-ROWS = [*FLOOR_ROWS, "resnet18", "resnet18+attention", "regnety", "+loss", "+agree", "+swav", "+swav+bilstm", "+swav+attention",
-        *KFOLD_ROWS, *BLEND_ROWS]
+ROWS = [*FLOOR_ROWS, "resnet18", "resnet18+attention", "regnety", "+loss", "+agree", "+swav", "+swav+bilstm",
+        "+swav+attention", *KFOLD_ROWS, *BLEND_ROWS]
 METRICS = ["auc", "auc_samples", "auc_within_stage", "macro_f1", "sample_f1"]
 # Rows that share a stage (a warm-up, a CNN, the folds) run in one process under --jobs.
-GROUPS = [FLOOR_ROWS, ["resnet18", "resnet18+attention"], ["regnety"], ["+loss"], ["+agree"], ["+swav", "+swav+bilstm", "+swav+attention"],
-          KFOLD_ROWS + BLEND_ROWS]
+GROUPS = [FLOOR_ROWS, ["resnet18", "resnet18+attention"], ["regnety"], ["+loss"], ["+agree"],
+          ["+swav", "+swav+bilstm", "+swav+attention"], KFOLD_ROWS + BLEND_ROWS]
 
 
 def row_groups(rows) -> list[list[str]]:

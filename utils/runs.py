@@ -27,7 +27,8 @@ FLOORS = {"floor_prior": "stage prior", "floor_thumbnails": "thumbnails + logist
 
 
 def _floors(path: Path) -> dict:
-    """The two floors of 07's scores/floors.json, each as one "auc / macro-F1 / sample-F1" text."""
+    """The two floors of 07's scores/floors.json, each as one "within-stage AUC / macro-F1 /
+    sample-F1" text, on the hidden test bags where 07 scored them."""
     rows = read_json(path)
     on = "hidden test" if any(r["bags"] == "hidden test" for r in rows) else "out-of-fold"
     out = {}
