@@ -59,7 +59,7 @@ def test_the_default_heatmap_layer_is_the_backbones_stage_at_an_eighth_of_the_in
     model = build_backbone(backbone, in_chans=1)
     assert heatmap_layer_of(model) == stage
     seen = []
-    dict(model.named_modules())[stage].register_forward_hook(lambda m, i, o: seen.append(o.shape) and None)
+    dict(model.named_modules())[stage].register_forward_hook(lambda m, i, o: seen.append(o.shape))  # None: output kept
     x = torch.rand(1, 1, 40, 120)
     assert layer_heatmap(model, x, None).shape == (1, 40, 120)
     assert seen[0][-2:] == (5, 15)  # 40x120 at 1/8
