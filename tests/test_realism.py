@@ -48,7 +48,12 @@ def test_the_embedded_real_figures_are_what_the_script_computes():
         assert len(q) == len(QUANTILES) and np.all(np.diff(q) >= 0), k
     if not SHEET.exists():
         pytest.skip("the reference sheet lives outside the project")
-    assert quantiles(set_statistics(reference_tiles(SHEET))) == REAL_IMAGE_STATS
+    computed = quantiles(set_statistics(reference_tiles(SHEET)))
+    assert set(computed) == set(REAL_IMAGE_STATS)
+    # Figures are embedded to 4 decimals; another CPU's float sums can flip the last one (an
+    # AMD EPYC gave 22.5443 where the Xeon that embedded them gave 22.5442), so one unit is allowed.
+    for k, q in REAL_IMAGE_STATS.items():
+        np.testing.assert_allclose(computed[k], q, rtol=0, atol=1.5e-4, err_msg=k)
 
 
 def test_a_sheet_is_cut_into_its_tiles_row_by_row(tmp_path):
