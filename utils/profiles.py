@@ -101,7 +101,8 @@ PROFILES = {
         # 0.012 at the real size (one seed; BENCHMARKS.md).
         **PLAIN_BCE,
         # ResNet18: +0.034 macro-F1 and +0.052 sample-F1 over RegNetY-200MF at 500 realistic bags
-        # (3 seeds), +0.010 and +0.007 at the real size (one seed); 2.3x the CPU time.
+        # (3 seeds), +0.010 / +0.007 and +0.005 / +0.003 at the real size (seeds 0, 1); 2.3 to
+        # 2.85x the CPU time.
         "backbone": "resnet18",
         # One split and the attention head: 3 folds bought nothing at the real size for 3x the
         # time; attention leads the CNN's own average on every metric (BENCHMARKS.md).
