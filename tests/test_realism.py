@@ -51,7 +51,7 @@ def test_the_embedded_real_figures_are_what_the_script_computes():
     computed = quantiles(set_statistics(reference_tiles(SHEET)))
     assert set(computed) == set(REAL_IMAGE_STATS)
     # Figures are embedded to 4 decimals; another CPU's float sums can flip the last one (an
-    # AMD EPYC gave 22.5443 where the Xeon that embedded them gave 22.5442), so one unit is allowed.
+    # AMD EPYC computes 22.5443 where the embedded figure says 22.5442), so one unit is allowed.
     for k, q in REAL_IMAGE_STATS.items():
         np.testing.assert_allclose(computed[k], q, rtol=0, atol=1.5e-4, err_msg=k)
 
