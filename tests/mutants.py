@@ -443,6 +443,8 @@ MUTANTS = [
     ("notebooks/03_cnn_tempering.ipynb", 'init_from_warmup and warmup_method != \\"none\\" and warmup.exists()',
      "init_from_warmup and warmup.exists()", "test_profiles.py"),
     ("notebooks/08_explain.ipynb", 'if warmup_method == \\"none\\":', 'if warmup_method == \\"None\\":', "test_profiles.py"),
+    ("utils/pipeline.py", 'QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]',
+     'QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]', "test_pipeline_loop.py"),
 ]
 
 

@@ -127,3 +127,26 @@ def test_python_dash_m_runs_the_command_line(tmp_path):  # from the repository, 
                           cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 1  # True is no integer here, though Python counts bool as int
     assert "-p cnn_epochs True: expected an integer, like the notebooks' default 30" in done.stderr
+
+
+def test_the_kernels_own_error_log_stays_out_of_the_terminal_but_a_failing_cell_does_not(tmp_path):
+    """The kernel logs "KeyboardInterrupt caught in kernel" at ERROR when jupyter_client's
+    shutdown interrupt lands mid-message; a probe logged the same way must not reach the
+    terminal with the pipeline's options, and does without them (so the probe is real)."""
+    import nbformat
+
+    def run(cell: str, options: str) -> subprocess.CompletedProcess:
+        source, target = tmp_path / "probe.ipynb", tmp_path / "probe-out.ipynb"
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)]), source)
+        script = ("import papermill as pm\nfrom utils.pipeline import PAPERMILL_OPTIONS\n"
+                  f"pm.execute_notebook({str(source)!r}, {str(target)!r}, **{options})\n")
+        return subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+    probe = "get_ipython().kernel.log.error('kernel log probe')"
+    quiet = run(probe, "PAPERMILL_OPTIONS")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "kernel log probe" not in quiet.stdout + quiet.stderr
+    loud = run(probe, "dict(kernel_name='python3', progress_bar=False)")
+    assert loud.returncode == 0 and "kernel log probe" in loud.stderr
+    failing = run("raise ValueError('a broken cell')", "PAPERMILL_OPTIONS")
+    assert failing.returncode != 0 and "ValueError: a broken cell" in failing.stderr

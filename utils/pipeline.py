@@ -243,8 +243,7 @@ def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: in
         t0 = time.time()
         try:
             pm.execute_notebook(str(source), str(target), parameters=passed_parameters(source, params, n_folds, fold),
-                                cwd=str(NOTEBOOK_DIR), kernel_name="python3", progress_bar=False,
-                                log_output=False, extra_arguments=QUIET_KERNEL, coalesce_streams=True)
+                                cwd=str(NOTEBOOK_DIR), **PAPERMILL_OPTIONS)
         except pm.PapermillExecutionError as e:
             say(f" failed after {time.time() - t0:.0f}s")
             set_status(work_dir, "failed", label, f"{e.ename}: {e.evalue}")
@@ -273,10 +272,15 @@ def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: in
     return read_json(work_dir / "submission.json")
 
 
-# The kernel's own log (a warning that it talks to papermill over local TCP) is not the
-# notebook's output: keep it out of the terminal. Errors still show. coalesce_streams (above)
-# keeps a progress bar's last state instead of one output per redraw.
-QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
+# The kernel's own log is not the notebook's output: keep it out of the terminal. Its
+# warnings say it talks to papermill over local TCP; its one error line in practice is
+# "KeyboardInterrupt caught in kernel", logged when jupyter_client's shutdown (which always
+# interrupts first) lands mid-message after the notebook has finished. A failing cell still
+# fails the step with its error, and a dead kernel still stops the chain (nbclient raises).
+# coalesce_streams keeps a progress bar's last state instead of one output per redraw.
+QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]
+PAPERMILL_OPTIONS = dict(kernel_name="python3", progress_bar=False, log_output=False,
+                         extra_arguments=QUIET_KERNEL, coalesce_streams=True)
 
 
 def passed_parameters(notebook: Path, params: dict, n_folds: int, fold: int | None) -> dict:
