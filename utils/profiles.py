@@ -108,7 +108,8 @@ PROFILES = {
         # time; attention leads the CNN's own average on every metric (BENCHMARKS.md).
         "n_folds": 0, "bag_head": "attention",
         # No warm-up: SwAV was level with none at 500 bags (3 seeds) and 0.002-0.008 macro-F1
-        # under it at the real size (seeds 0, 1), and costs minutes at 112x336. No rotation: it cost 0.014 within-stage AUC.
+        # under it at the real size (seeds 0, 1), and costs minutes at 112x336. No rotation: it
+        # cost 0.014 within-stage AUC.
         "warmup_method": "none", "max_rotation": 0.0,
         "resize_hw": [116, 340], "out_hw": [112, 336],
         "cnn_epochs": 30, "cnn_batch_size": 128, "cnn_lr": 5e-3, "cnn_lr_min": 1e-6, "cnn_lr_T": 28,
