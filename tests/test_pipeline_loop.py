@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import papermill as pm
 import pytest
 
@@ -133,8 +134,6 @@ def test_the_kernels_own_error_log_stays_out_of_the_terminal_but_a_failing_cell_
     """The kernel logs "KeyboardInterrupt caught in kernel" at ERROR when jupyter_client's
     shutdown interrupt lands mid-message; a probe logged the same way must not reach the
     terminal with the pipeline's options, and does without them (so the probe is real)."""
-    import nbformat
-
     def run(cell: str, options: str) -> subprocess.CompletedProcess:
         source, target = tmp_path / "probe.ipynb", tmp_path / "probe-out.ipynb"
         nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)]), source)
