@@ -14,6 +14,14 @@ def test_every_planted_bug_finds_its_code_once_and_names_existing_tests():
     assert all(mutant != code for _, code, mutant, _ in mutants.MUTANTS)
 
 
+def test_an_entry_naming_a_test_that_is_gone_is_stale(monkeypatch):
+    entry = mutants.MUTANTS[26]
+    gone = [(*entry[:3], "test_gone.py"), (*entry[:3], "test_profiles.py::test_gone[gpu]"),
+            (*entry[:3], "test_profiles.py::test_profile_runs_end_to_end[gpu]")]
+    monkeypatch.setattr(mutants, "MUTANTS", gone)
+    assert mutants.stale() == ["mutant 0: no tests/test_gone.py", "mutant 1: no tests/test_profiles.py::test_gone[gpu]"]
+
+
 def test_mutants_run_side_by_side_report_in_order_and_name_the_survivor(monkeypatch, capsys):
     """Two copies at once: a real bug is caught, a no-op edit survives, an edit that breaks the
     import is told apart (no test ran), lines in the order asked."""
