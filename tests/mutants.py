@@ -449,6 +449,10 @@ MUTANTS = [
     ("notebooks/08_explain.ipynb", 'if warmup_method == \\"none\\":', 'if warmup_method == \\"None\\":', GPU_PROFILE_CHAIN),
     ("utils/pipeline.py", 'QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]',
      'QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]', "test_pipeline_loop.py"),
+    ("benchmarks/threshold_ceiling.py", '"tuned on validation": tune_thresholds(y_valid, p_valid, mask=m_valid)',
+     '"tuned on validation": tune_thresholds(y_test, p_test, mask=m_test)', "test_threshold_ceiling.py"),
+    ("benchmarks/threshold_ceiling.py", 'held_out, p_valid = comp.train, np.load(', 'held_out, p_valid = valid, np.load(',
+     "test_threshold_ceiling.py"),
 ]
 
 
