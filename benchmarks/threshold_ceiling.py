@@ -7,9 +7,10 @@ Needs the generator's hidden test labels (generated data only). For each work fo
 source with saved predictions (bag: 05's model; cnn: 04's per-bag mean of the CNN's image
 probabilities), prints the hidden-test within-stage AUC, macro-F1 and sample-F1 at three sets
 of per-label thresholds: 0.5 everywhere; tuned on the validation bags (out-of-fold bags in
-K-fold mode) as 06 tunes them by default; and tuned on the test bags. Ceiling minus tuned is
-the most that better threshold tuning could buy that model: where two models differ by more
-than that, the difference is in the models, not in their thresholds.
+K-fold mode) as 06 tunes them by default; and tuned on the test bags. The last maximise each
+label's own F1, so they bound macro-F1 (up to the rule that every bag gets a label), not
+sample-F1. Ceiling minus tuned macro-F1 is about the most better per-label thresholds could
+buy that model: where two models differ by more than that, the difference is in the models.
 """
 import argparse
 from pathlib import Path
