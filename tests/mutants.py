@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # Only the gpu profile's chain has no warm-up: the one test of test_profiles.py that catches a
-# bug in that branch, without the cpu chain that -x would run first (about two minutes).
+# bug in that branch, so that pytest -x does not run the cpu profile's chain before it.
 GPU_PROFILE_CHAIN = "test_profiles.py::test_profile_runs_end_to_end[gpu]"
 
 # (file, code, its mutant, the tests that must catch it: test files, or file::test ids)
