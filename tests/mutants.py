@@ -463,7 +463,9 @@ SWAPS = [(" < ", " <= "), (" <= ", " < "), (" > ", " >= "), (" >= ", " > "), (" 
          ("min(", "max("), ("max(", "min("), (" + ", " - "), (" * ", " / "), ("[1:]", "[:-1]"), ("[:-1]", "[1:]"),
          ("any(", "all("), ("all(", "any("), ("axis=0", "axis=1"), ("axis=1", "axis=0"), ("dim=0", "dim=1"),
          ("dim=1", "dim=0"), (" not ", " "), ("[0]", "[-1]"), ("[-1]", "[0]")]
-SLOW_TESTS = {"test_chain.py", "test_small_folder.py", "test_profiles.py"}
+# Test files that run whole chains: marked slow as a whole (pytestmark), found, not listed.
+SLOW_TESTS = {p.name for p in (ROOT / "tests").glob("test_*.py")
+              if "pytestmark = pytest.mark.slow" in p.read_text()}
 
 
 def operator_mutants(files=None) -> list[tuple[str, str, str, str]]:

@@ -238,27 +238,6 @@ def test_stacking_on_out_of_fold_probabilities_runs_from_05(demo_run, tmp_path):
     assert evaluate(y, oof, mask=m)["auc_within_stage"] > 0.6  # it learns from the stacked inputs
 
 
-def test_single_split_mode_runs_and_another_seed_changes_it(demo_run):
-    root, work, result = demo_run
-    short = {"cnn_epochs": 6, "cnn_lr_T": 6, "temper_start": 2, "temper_half_period": 2, "temper_freeze": 5,
-             "lstm_epochs": 8, "warmup_method": "none", "bag_head": "bilstm"}
-    runs = {seed: run_chain("demo", data_dir=work / "data", work_dir=root / f"single-seed{seed}", folds=0,
-                            seed=seed, overrides=short, submission_dir=root / "subs", quiet=True)
-            for seed in (0, 1)}
-    single = root / "single-seed0"
-    comp, _, valid = load_run(single)
-    ids = [b.gene_stage for b in comp.test]
-    for seed, out in runs.items():
-        validate_f1(out["f1"], ids)
-        validate_auc(out["auc"], ids)
-        assert read_json(out["manifest"])["seed"] == seed
-    assert _bytes(runs[1])[1] != _bytes(runs[0])[1]  # the seed reaches the run
-    assert not (single / "fold0").exists() and (single / "executed/05_bilstm.ipynb").exists()
-    p_valid = np.load(single / "preds/bag+floor_valid.npy")  # the blend, tuned on the validation bags
-    y, m = np.stack([b.target for b in valid]), np.stack([b.mask for b in valid])
-    assert np.allclose(read_json(single / "thresholds.json")["thresholds"], tune_thresholds(y, p_valid, mask=m))
-
-
 def test_executed_notebooks_hold_no_stderr_and_no_warning(demo_run):
     root, work, result = demo_run
     executed = sorted((work / "executed").glob("*.ipynb"))
