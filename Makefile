@@ -17,8 +17,13 @@ setup: $(VENV)/.installed
 demo: setup                ## build the demo data and run the whole notebook chain
 	$(PY) -m utils.pipeline --profile demo
 
+# `make test` runs one pytest worker per core, each on one thread (torch's own threads would
+# fight over the cores), and keeps each test file on one worker so that a file's chain fixture
+# runs once: 1.44x faster on 2 cores than one process on both (BENCHMARKS.md).
+TEST_WORKERS ?= auto
+
 test: setup                ## unit tests + the papermill chain on the demo profile
-	$(PY) -m pytest -q
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: setup           ## unit tests only (no notebook chain)
 	$(PY) -m pytest -q -m "not slow"
