@@ -69,6 +69,23 @@ def slice_by_genes(src, out, train_sizes=(5, 5, 4), test_sizes=(4, 3)) -> Path:
     return out
 
 
+def check_blend_and_thresholds(work, y, mask, p_model, p_floor, held_out: str) -> float:
+    """06's blend and thresholds, recomputed from the model's and the floor's predictions on the
+    bags that tune them (`held_out`: "valid" or "oof"): the weight that scored best there, the
+    saved blend at that weight, and thresholds tuned on that blend. Returns the weight."""
+    from utils.blend import choose_model_weight
+    from utils.rundir import read_json
+    from utils.thresholds import tune_thresholds
+
+    tuned = read_json(Path(work) / "thresholds.json")
+    weight, _ = choose_model_weight(y, p_model, p_floor, mask)
+    blended = np.load(Path(work) / f"preds/bag+floor_{held_out}.npy")
+    assert tuned["model_weight"] == weight
+    assert np.allclose(blended, weight * p_model + (1 - weight) * p_floor)
+    assert np.allclose(tuned["thresholds"], tune_thresholds(y, blended, mask=mask))
+    return weight
+
+
 # Bytes a corrupted or hand-edited CSV holds: separators, quotes, brackets, digits, a NUL,
 # a byte-order mark's bytes and cp1252 bytes that are not UTF-8.
 CORRUPTING_BYTES = b',"[]\' \n\r\t;0123456789abs_-+.\x00\xef\xbb\xbf\xff\xe9'

@@ -453,6 +453,8 @@ MUTANTS = [
      '"tuned on validation": tune_thresholds(y_test, p_test, mask=m_test)', "test_threshold_ceiling.py"),
     ("benchmarks/threshold_ceiling.py", 'held_out, p_valid = comp.train, np.load(', 'held_out, p_valid = valid, np.load(',
      "test_threshold_ceiling.py"),
+    ("notebooks/06_threshold_tuning.ipynb", "'valid'}.npy\\\", p_valid)", "'valid'}.npy\\\", floor_valid)",
+     "test_single_split_chain.py"),  # the floor's predictions saved as the blend's
 ]
 
 

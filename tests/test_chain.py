@@ -9,13 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import check_blend_and_thresholds
 
-from utils.blend import choose_model_weight, floor_for_run
+from utils.blend import floor_for_run
 from utils.cache import build_cache
 from utils.metrics import evaluate
 from utils.pipeline import ChainFailed, run_chain
 from utils.rundir import load_run, read_json
-from utils.submission import validate_auc, validate_f1
+from utils.submission import validate_f1
 from utils.synthetic import hidden_test_targets
 from utils.thresholds import apply_thresholds, tune_thresholds
 
@@ -215,12 +216,8 @@ def test_kfold_mode_scores_every_training_bag_out_of_fold(demo_run):
     # Thresholds come from all the out-of-fold bags (blended with the floor's out-of-fold
     # predictions at the weight that scored best there), tuned as 06 tunes them.
     y, m = _train_targets(work)
-    tuned = read_json(work / "thresholds.json")
     floor_oof = floor_for_run(work, build_cache(comp, work), n_folds=3)[0]
-    weight, _ = choose_model_weight(y, oof, floor_oof, m)
-    blended = np.load(work / "preds/bag+floor_oof.npy")
-    assert tuned["model_weight"] == weight and np.allclose(blended, weight * oof + (1 - weight) * floor_oof)
-    assert np.allclose(tuned["thresholds"], tune_thresholds(y, blended, mask=m))
+    check_blend_and_thresholds(work, y, m, oof, floor_oof, "oof")
 
 
 def test_stacking_on_out_of_fold_probabilities_runs_from_05(demo_run, tmp_path):
