@@ -17,16 +17,17 @@ setup: $(VENV)/.installed
 demo: setup                ## build the demo data and run the whole notebook chain
 	$(PY) -m utils.pipeline --profile demo
 
-# `make test` runs one pytest worker per core, each on one thread (torch's own threads would
-# fight over the cores), and keeps each test file on one worker so that a file's chain fixture
-# runs once: 1.44x faster on 2 cores than one process on both (BENCHMARKS.md).
+# `make test` and `make test-fast` run one pytest worker per core, each on one thread (torch's
+# own threads would fight over the cores), and keep each test file on one worker so that a
+# file's chain fixture runs once. On 2 cores, against one process on both: 1.44x for the
+# whole suite, about 1.4x for the fast tests (BENCHMARKS.md).
 TEST_WORKERS ?= auto
 
 test: setup                ## unit tests + the papermill chain on the demo profile
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: setup           ## unit tests only (no notebook chain)
-	$(PY) -m pytest -q -m "not slow"
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 test-gpu: setup            ## on a GPU box: bf16 autocast, channels-last, same weights twice
 	$(PY) -m pytest -q -m gpu -rs
