@@ -35,8 +35,9 @@ def test_single_split_mode_runs_and_another_seed_changes_it(tmp_path):
     for seed, out in runs.items():
         work = tmp_path / f"single-seed{seed}"
         comp, _, valid = load_run(work)
-        validate_f1(out["f1"], [b.gene_stage for b in comp.test])
-        validate_auc(out["auc"], [b.gene_stage for b in comp.test])
+        ids = [b.gene_stage for b in comp.test]
+        validate_f1(out["f1"], ids)
+        validate_auc(out["auc"], ids)
         assert read_json(out["manifest"])["seed"] == seed
         assert not (work / "fold0").exists() and (work / "executed/05_bilstm.ipynb").exists()
         # The blend and thresholds come from the validation bags alone (no folds).
