@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 
-.PHONY: setup demo test test-fast test-gpu mutants bench clean
+.PHONY: setup demo test test-fast test-gpu test-compat mutants bench clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,24 @@ test-fast: setup           ## unit tests only (no notebook chain)
 
 test-gpu: setup            ## on a GPU box: bf16 autocast, channels-last, same weights twice
 	$(PY) -m pytest -q -m gpu -rs
+
+# The GPU box has torch 2.11 and timm 1.0.29, not the pins, and the kit must run with both:
+# `make test-compat` runs the fast tests in a second venv with those versions (torch 2.11 brings
+# about 4 GB of CUDA libraries; not in CI). `make test-compat COMPAT_TESTS=` runs every test.
+COMPAT_VENV  ?= .venv-compat
+COMPAT_PINS  ?= torch==2.11.0 torchvision==0.26.0 timm==1.0.29
+COMPAT_TESTS ?= -m "not slow"
+
+$(COMPAT_VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(COMPAT_VENV)
+	grep -v -E '^(torch|torchvision|timm)==' requirements.txt > $(COMPAT_VENV)/requirements.txt
+	$(COMPAT_VENV)/bin/python -m pip install -q -r $(COMPAT_VENV)/requirements.txt $(COMPAT_PINS)
+	$(COMPAT_VENV)/bin/python -m pip install -q --no-deps -e .
+	$(COMPAT_VENV)/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+test-compat: $(COMPAT_VENV)/.installed  ## the tests with the GPU box's torch and timm versions
+	OMP_NUM_THREADS=1 $(COMPAT_VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(COMPAT_TESTS)
 
 mutants: setup            ## plant known bugs one at a time; fail if the tests miss any
 	$(PY) tests/mutants.py
