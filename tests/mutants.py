@@ -540,7 +540,7 @@ def run(numbers, python: str, jobs: int = 1) -> list[int]:
         for k in range(jobs):
             copy = Path(tmp) / f"kit{k}"
             shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(
-                ".git", ".venv", "runs", "submissions", "data", "*.egg-info", "__pycache__", ".ipynb_checkpoints"))
+                ".git", ".venv*", "runs", "submissions", "data", "*.egg-info", "__pycache__", ".ipynb_checkpoints"))
             copies.put(copy)
 
         def try_mutant(i):
