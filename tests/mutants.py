@@ -455,6 +455,8 @@ MUTANTS = [
      "test_threshold_ceiling.py"),
     ("notebooks/06_threshold_tuning.ipynb", "'valid'}.npy\\\", p_valid)", "'valid'}.npy\\\", floor_valid)",
      "test_single_split_chain.py"),  # the floor's predictions saved as the blend's
+    ("utils/synthetic.py", 'if self.style == "clean" else (0.6, 0.15)', 'if self.style != "clean" else (0.6, 0.15)',
+     "test_synthetic.py"),  # the real style showing stain in more images, not fewer (sweep seed 97)
 ]
 
 

@@ -152,6 +152,23 @@ def test_each_labels_stain_lies_in_its_region(style):
         assert at(x0, y0) > 8 and at(x0, y0) > 2 * max(*elsewhere, 1.0), (style, label, at(x0, y0), elsewhere)
 
 
+@pytest.mark.parametrize("style, facing, hidden", [("clean", 0.8, 0.2), ("real", 0.6, 0.15)])
+def test_a_labels_stain_shows_in_the_share_of_images_its_style_says(style, facing, hidden):
+    """The real style shows a label's stain in fewer of a bag's images (the Renderer's
+    docstring): a dorsal label shows with probability 0.8 clean, 0.6 real when its side faces
+    us (lateral view), 0.2 and 0.15 when it is hidden (ventral view). 4,000 draws each: the
+    binomial standard deviation is at most 0.008."""
+    label = 24  # a single dorsal blob
+    assert [region[-1] for region in _REGIONS[label]] == ["dorsal"]
+    renderer = Renderer(0, style)
+    x, y = (renderer.xx - W / 2) / (W / 2), (renderer.yy - H / 2) / (H / 2)
+    r = np.abs(x) ** 2.8 + np.abs(y) ** 2.2
+    rng = np.random.default_rng(5)
+    for view, expected in (("lateral", facing), ("ventral", hidden)):
+        shown = np.mean([renderer._label_stain(label, 4, view, x, y, r, rng).any() for _ in range(4000)])
+        assert abs(shown - expected) < 0.03, (style, view, shown, expected)
+
+
 def test_hidden_test_targets_are_the_generated_labels_in_the_order_asked(tmp_path):
     folder = generate(tmp_path / "d", n_bags=20, seed=5, workers=1)
     test = [b for b in make_bags(20, seed=5) if b.split == "test"][::-1]  # not the file's order
