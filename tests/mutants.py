@@ -457,6 +457,9 @@ MUTANTS = [
      "test_single_split_chain.py"),  # the floor's predictions saved as the blend's
     ("utils/synthetic.py", 'if self.style == "clean" else (0.6, 0.15)', 'if self.style != "clean" else (0.6, 0.15)',
      "test_synthetic.py"),  # the real style showing stain in more images, not fewer (sweep seed 97)
+    ("utils/engine.py", '"cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,',
+     '"cuda": None,', "test_augment_engine.py"),  # a GPU checkpoint without its CUDA random state
+    ("utils/engine.py", '        torch.cuda.set_rng_state_all(state["cuda"])', "        pass", "test_augment_engine.py"),
 ]
 
 

@@ -1,3 +1,4 @@
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -197,6 +198,26 @@ def test_a_checkpoint_saved_without_a_generator_resumes_with_one(tmp_path):
     _run(tmp_path, 4, stop_after=2, save_generator=False)
     _, hist, rest = _run(tmp_path, 4)
     assert rest == [2] * 4 + [3] * 4 and hist.epoch.tolist() == [0, 1, 2, 3]
+
+
+def test_a_checkpoint_keeps_the_cuda_random_state_and_a_resume_restores_it(tmp_path, monkeypatch):
+    """On a GPU, dropout draws from the CUDA generators, so a resumed run equals an uninterrupted
+    one only if last.pt carries their state back. The CPU has none: stand-ins record the calls,
+    and say "a GPU is here" only to the engine's two functions (torch's own checks see none)."""
+    cuda_state, restored = [torch.tensor([7, 1, 3], dtype=torch.uint8)], []
+
+    def asked_by_the_engine():
+        return sys._getframe(1).f_code.co_name in ("_rng_state", "_set_rng_state")
+
+    monkeypatch.setattr(torch.cuda, "is_initialized", asked_by_the_engine)
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: cuda_state)
+    _run(tmp_path, 4, stop_after=2)
+    saved = torch.load(tmp_path / "last.pt", weights_only=False)["rng"]["cuda"]
+    assert len(saved) == 1 and torch.equal(saved[0], cuda_state[0])
+    monkeypatch.setattr(torch.cuda, "is_available", asked_by_the_engine)
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", restored.append)
+    _, _, rest = _run(tmp_path, 4)
+    assert rest == [2] * 4 + [3] * 4 and len(restored) == 1 and torch.equal(restored[0][0], cuda_state[0])
 
 
 def _scored_run(tmp, stop_after=None):
