@@ -19,6 +19,16 @@ def test_guided_backprop_gates_by_input_and_gradient_sign():
     assert isinstance(model[1], nn.ReLU)  # the model itself is untouched
 
 
+def test_a_colour_images_map_is_the_largest_gradient_over_its_channels():
+    # y = mean over the 4x5 pixels of (r - 2 g + 0.5 b): the gradient is (1, -2, 0.5) / 20 at
+    # every pixel, and the map keeps the largest magnitude of the three channels, 2 / 20
+    model = nn.Sequential(nn.Conv2d(3, 1, 1, bias=False), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([1.0, -2.0, 0.5]).view(1, 3, 1, 1))
+    out = guided_backprop(model, torch.randn(2, 3, 4, 5), 0)
+    assert torch.allclose(out, torch.full((2, 4, 5), 0.1))
+
+
 def test_layer_heatmap_is_the_layers_mean_absolute_activation_scaled_to_0_1():
     # A one-layer "model" whose activation is known: |conv| averaged over channels, then
     # stretched to [0, 1] per image; at the input's size no resampling happens.
