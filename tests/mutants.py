@@ -462,6 +462,8 @@ MUTANTS = [
     ("utils/engine.py", '        torch.cuda.set_rng_state_all(state["cuda"])', "        pass", "test_augment_engine.py"),
     ("utils/explain.py", "return x.grad.abs().amax(dim=1)", "return x.grad.abs().amin(dim=1)",
      "test_explain.py"),  # a colour image's map from its weakest channel (sweep seed 101)
+    ("utils/submission.py", 'add_subparsers(dest="command", required=True)', 'add_subparsers(dest="command", required=False)',
+     "test_submission.py"),  # no command: a traceback instead of the usage (sweep seed 101)
 ]
 
 

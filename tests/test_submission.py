@@ -143,6 +143,14 @@ def _kaggle_files(folder, ids):
     return write_f1(folder / "f1.csv", ids, (prob > 0.7).astype(int)), write_auc(folder / "auc.csv", ids, prob)
 
 
+def test_the_command_line_without_a_command_shows_its_usage(capsys):
+    from utils.submission import main
+
+    with pytest.raises(SystemExit) as stop:  # argparse's usage error, not a traceback
+        main([])
+    assert stop.value.code == 2 and "required: command" in capsys.readouterr().err
+
+
 def test_check_command_tells_the_formats_apart_and_names_what_is_wrong(demo_dir, tmp_path, capsys):
     from utils.data import read_competition
     from utils.submission import main
