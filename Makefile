@@ -34,7 +34,7 @@ test-gpu: setup            ## on a GPU box: bf16 autocast, channels-last, same w
 
 # The GPU box has torch 2.11 and timm 1.0.29, not the pins, and the kit must run with both:
 # `make test-compat` runs the fast tests in a second venv with those versions (torch 2.11 brings
-# about 4 GB of CUDA libraries; not in CI). `make test-compat COMPAT_TESTS=` runs every test.
+# its CUDA libraries: the venv takes 5.4 GB; not in CI). `make test-compat COMPAT_TESTS=` runs every test.
 COMPAT_VENV  ?= .venv-compat
 COMPAT_PINS  ?= torch==2.11.0 torchvision==0.26.0 timm==1.0.29
 COMPAT_TESTS ?= -m "not slow"
