@@ -2,12 +2,14 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
+# make test-compat sets another
+REQUIREMENTS ?= requirements.txt
 
 .PHONY: setup demo test test-fast test-gpu test-compat mutants bench clean
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: $(REQUIREMENTS) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q -r $(REQUIREMENTS)
 	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
@@ -33,22 +35,18 @@ test-gpu: setup            ## on a GPU box: bf16 autocast, channels-last, same w
 	$(PY) -m pytest -q -m gpu -rs
 
 # The GPU box has torch 2.11 and timm 1.0.29, not the pins, and the kit must run with both:
-# `make test-compat` runs the fast tests in a second venv with those versions (torch 2.11 brings
-# its CUDA libraries: the venv takes 5.4 GB; not in CI). `make test-compat COMPAT_TESTS=` runs every test.
-COMPAT_VENV  ?= .venv-compat
-COMPAT_PINS  ?= torch==2.11.0 torchvision==0.26.0 timm==1.0.29
-COMPAT_TESTS ?= -m "not slow"
+# `make test-compat` runs `make test-fast` in a second venv with those versions and every other
+# pin as in requirements.txt (torch 2.11 brings its CUDA libraries: the venv takes 5.4 GB; not
+# in CI). `make test-compat COMPAT_TARGET=test` runs every test there.
+COMPAT_VENV   ?= .venv-compat
+COMPAT_TARGET ?= test-fast
 
-$(COMPAT_VENV)/.installed: requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(COMPAT_VENV)
-	grep -v -E '^(torch|torchvision|timm)==' requirements.txt > $(COMPAT_VENV)/requirements.txt
-	$(COMPAT_VENV)/bin/python -m pip install -q -r $(COMPAT_VENV)/requirements.txt $(COMPAT_PINS)
-	$(COMPAT_VENV)/bin/python -m pip install -q --no-deps -e .
-	$(COMPAT_VENV)/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
-	touch $@
+$(COMPAT_VENV)/requirements.txt: requirements.txt
+	mkdir -p $(COMPAT_VENV)
+	sed -E 's/^torch==.*/torch==2.11.0/; s/^torchvision==.*/torchvision==0.26.0/; s/^timm==.*/timm==1.0.29/' $< > $@
 
-test-compat: $(COMPAT_VENV)/.installed  ## the tests with the GPU box's torch and timm versions
-	OMP_NUM_THREADS=1 $(COMPAT_VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(COMPAT_TESTS)
+test-compat: $(COMPAT_VENV)/requirements.txt  ## the tests with the GPU box's torch and timm versions
+	$(MAKE) $(COMPAT_TARGET) VENV=$(COMPAT_VENV) REQUIREMENTS=$(COMPAT_VENV)/requirements.txt
 
 mutants: setup            ## plant known bugs one at a time; fail if the tests miss any
 	$(PY) tests/mutants.py
