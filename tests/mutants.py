@@ -464,6 +464,12 @@ MUTANTS = [
      "test_explain.py"),  # a colour image's map from its weakest channel (sweep seed 101)
     ("utils/submission.py", 'add_subparsers(dest="command", required=True)', 'add_subparsers(dest="command", required=False)',
      "test_submission.py"),  # no command: a traceback instead of the usage (sweep seed 101)
+    ("utils/data.py", 'add_subparsers(dest="command", required=True)', 'add_subparsers(dest="command", required=False)',
+     "test_data.py"),  # the same in python -m utils.data (sweep seed 107)
+    ("utils/data.py", "and int(index) < N_LABELS:", "and int(index) <= N_LABELS:",
+     "test_data.py"),  # a 31st term read from label_dict.csv (sweep seed 107)
+    ("utils/splits.py", "if n_folds and n_folds >= 2:", "if n_folds or n_folds >= 2:",
+     "test_splits.py"),  # one fold taken as cross-validation, then refused (sweep seed 107)
 ]
 
 

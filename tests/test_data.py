@@ -100,6 +100,12 @@ def test_validate_cli_fails_clearly(data_copy, capsys):
     assert "label 42 is outside" in capsys.readouterr().err
 
 
+def test_validate_cli_without_a_command_shows_its_usage(capsys):
+    with pytest.raises(SystemExit) as stop:  # argparse's usage error, not a traceback
+        data.main([])
+    assert stop.value.code == 2 and "required: command" in capsys.readouterr().err
+
+
 def test_bags_carry_stage_mask_and_targets(demo_dir):
     comp = read_competition(demo_dir)
     for bag in comp.train:
@@ -279,7 +285,7 @@ def test_an_empty_csv_is_named(data_copy):
 
 def test_label_dict_rows_that_are_not_index_and_term_are_skipped(data_copy):
     path = data_copy / "train/label_dict.csv"
-    path.write_text("index,term\n0,dorsal ectoderm\n²,superscript two\n31,out of range\n\n3,the third\n")
+    path.write_text("index,term\n0,dorsal ectoderm\n²,superscript two\n30,one past the last\n31,out of range\n\n3,the third\n")
     terms = read_competition(data_copy, check_images=False).terms
     assert terms[0] == "dorsal ectoderm" and terms[3] == "the third" and sorted(terms) == list(range(30))
     path.write_bytes("0,ectoderme dorsal\n1,ectoderme ventral\n2,mésoderme\n".encode("latin-1"))

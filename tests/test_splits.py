@@ -86,6 +86,9 @@ def test_few_genes_get_as_many_groups_as_there_are_genes():
     assert chosen["n_folds"] == 3 and not any("cannot fill" in n or "holds out" in n for n in chosen["notes"])
     table, chosen = split_table(stages, genes, y, 1 / 3, n_folds=2)  # the fewest folds there are
     assert chosen["n_folds"] == 2 and sorted(table.cv_fold.unique()) == [0, 1]
+    for k in (0, 1):  # one fold is no cross-validation: the single split alone
+        table, chosen = split_table(stages, genes, y, 1 / 3, n_folds=k)
+        assert chosen["n_folds"] == 0 and "cv_fold" not in table and set(table.fold) == {"train", "valid"}
 
 
 def test_one_gene_is_refused_saying_what_to_add():
