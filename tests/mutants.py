@@ -470,6 +470,19 @@ MUTANTS = [
      "test_data.py"),  # a 31st term read from label_dict.csv (sweep seed 107)
     ("utils/splits.py", "if n_folds and n_folds >= 2:", "if n_folds or n_folds >= 2:",
      "test_splits.py"),  # one fold taken as cross-validation, then refused (sweep seed 107)
+    # Lines no fast test ran (coverage, session 25):
+    ("utils/baselines.py", "images = images @ torch.tensor([0.299, 0.587, 0.114])", "images = images[..., 0]",
+     "test_baselines.py"),  # the RGB cache's floor from its red channel alone
+    ("utils/schedules.py", "    if duration <= 0:", "    if duration < 0:", "test_schedules.py"),  # gamma_T 0 divides by 0
+    ("utils/schedules.py", "t = np.arange(epochs * steps_per_epoch) / steps_per_epoch",
+     "t = np.arange(epochs * steps_per_epoch)", "test_schedules.py"),  # 03's plot in steps, not epochs
+    ("utils/data.py", "off_stage = sum(not b.mask[i] for", "off_stage = sum(b.mask[i] for", "test_data.py"),
+    ("utils/submission.py", "    if values.shape != (len(ids), N_LABELS):", "    if len(values) != len(ids):",
+     "test_submission.py"),  # 29 labels a row reach the file's validation, not the writer's check
+    ("utils/submission.py", "    except OSError as e:", "    except FileNotFoundError:\n        raise\n    except OSError as e:",
+     "test_submission.py"),  # a missing file: a traceback from the check command
+    ("utils/metrics.py", "    if y_true.shape != y_pred.shape:\n        raise", "    if False:\n        raise",
+     "test_metrics_thresholds.py"),  # truth and predictions of other shapes broadcast or fail obscurely
 ]
 
 

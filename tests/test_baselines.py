@@ -36,6 +36,19 @@ def test_thumbnails_are_block_means_averaged_per_bag_with_the_stage(demo_dir, tm
     assert (probs[np.stack([b.mask for b in bags]) == 0] == 0).all()
 
 
+def test_an_rgb_cache_gives_the_thumbnails_of_its_luma(demo_dir, tmp_path):
+    # -p in_chans 3 builds an RGB cache; the floor must still see the grey image
+    comp = read_competition(demo_dir, check_images=False)
+    rgb = build_cache(comp, tmp_path, mode="RGB")
+    bags = comp.train[:3]
+    got = thumbnails(rgb, bags)
+    for i, bag in enumerate(bags):
+        images = rgb.array[rgb.rows(bag.split, bag.images)].astype(float) / 255
+        luma = 0.299 * images[..., 0] + 0.587 * images[..., 1] + 0.114 * images[..., 2]
+        blocks = luma.reshape(len(images), 16, 8, 40, 8).mean((2, 4)).reshape(len(images), -1)
+        assert np.allclose(got[i, :640], blocks.mean(0), atol=1e-5)
+
+
 def test_thumbnail_logreg_fits_each_label_on_the_bags_its_stage_allows():
     from types import SimpleNamespace
 

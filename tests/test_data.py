@@ -130,6 +130,8 @@ def test_cache_is_memory_mapped_and_rebuilt_when_an_image_changes(data_copy, tmp
     assert rebuilt.array[row].max() == 0
     rgb = build_cache(comp, tmp_path, mode="RGB")
     assert rgb.array.shape[1:] == (128, 320, 3)
+    with pytest.raises(ValueError, match="mode must be 'L' or 'RGB', not 'RGBA'"):
+        build_cache(comp, tmp_path, mode="RGBA")
     rebuilt.path.with_suffix(".json").unlink()  # killed between the pixels and their record
     again = build_cache(comp, tmp_path)
     assert again.path == rebuilt.path and np.array_equal(again.array, rebuilt.array)
@@ -320,6 +322,20 @@ def test_excel_csv_utf8_with_byte_order_mark_and_crlf_reads_the_same(data_copy):
         path.write_bytes(b"\xef\xbb\xbf" + path.read_text().replace("\r\n", "\n").replace("\n", "\r\n").encode())
     after = read_competition(data_copy, check_images=False)
     assert after.train == before.train and after.test == before.test
+
+
+def test_validate_summary_warns_of_labels_at_a_stage_the_real_data_never_has_them(data_copy):
+    from utils.data import summary
+    from utils.labels import stage_mask
+
+    assert "where the real data never has them" not in summary(read_competition(data_copy, check_images=False))
+    rows = list(csv.DictReader(open(data_copy / "train/train.csv")))
+    stage = int(rows[0]["gene_stage"].rsplit("_s", 1)[1])
+    forbidden = [int(j) for j in np.flatnonzero(stage_mask([stage])[0] == 0)[:2]]
+    labels = list(parse_labels(rows[0]["labels"])) + forbidden  # two terms that stage never shows
+    _rewrite(data_copy / "train/train.csv", _set(1, list(rows[0]).index("labels"), str(labels)))
+    text = summary(read_competition(data_copy, check_images=False))
+    assert "warning: 2 label(s) at a stage where the real data never has them" in text.splitlines()
 
 
 def test_validate_summary_counts_what_the_csvs_hold(demo_dir):

@@ -73,6 +73,8 @@ def test_the_default_heatmap_layer_is_the_backbones_stage_at_an_eighth_of_the_in
     x = torch.rand(1, 1, 40, 120)
     assert layer_heatmap(model, x, None).shape == (1, 40, 120)
     assert seen[0][-2:] == (5, 15)  # 40x120 at 1/8
+    with pytest.raises(ValueError, match=r"Sequential lists no stages \(timm's feature_info\): set heatmap_layer"):
+        heatmap_layer_of(nn.Sequential(nn.AvgPool2d(2)))  # not a timm model: no default to pick
 
 
 def test_a_heatmap_layer_the_backbone_lacks_is_named_with_its_stages():

@@ -162,6 +162,10 @@ def test_load_run_fold_needs_cv_folds(kfold_work):
     with pytest.raises(ValueError, match="no cv_fold column"):
         load_run(work, fold=0)
     assert n_folds_of(work) == 0
+    with pytest.raises(ValueError, match=r"split.csv has no cross-validation folds"):
+        gather_folds(work)
+    with pytest.raises(ValueError, match="no folds to assemble"):
+        assemble_out_of_fold(4, [], [])
 
 
 def test_pipeline_runs_each_per_fold_notebook_once_per_fold():

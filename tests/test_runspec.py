@@ -232,6 +232,8 @@ def test_a_backbone_or_compile_backend_that_timm_or_torch_lack_is_refused_before
         values = profile_parameters(profile)
         check_backbone(values.get("backbone", "regnety_002"))
         check_compile_backend(values.get("compile_backend"))
+    with pytest.raises(ValueError, match=r"profile 'GPU' unknown; choose from \['cpu', 'demo', 'gpu', 'paper'\]"):
+        profile_parameters("GPU")
 
 
 def test_notebook_defaults_read_what_papermill_reads():

@@ -41,3 +41,20 @@ def test_tempering_anneals_to_1_and_back_then_freezes(epoch, strength):
     assert t.strength(epoch) == pytest.approx(strength, abs=1e-12)
     w = t.weights(epoch, [5.0, 1.0])
     assert w[0] == pytest.approx(1 + strength * 4) and w[1] == pytest.approx(1.0)
+
+
+def test_a_ramp_of_zero_epochs_is_at_its_end_value_from_the_start():
+    # gamma_T 0: no ramp, gamma at its end value from epoch 0 (not a division by zero)
+    assert [GammaSchedule(1.0, 2.0, 0.0)(e) for e in (0, 0.5, 3)] == [2.0, 2.0, 2.0]
+    assert CosineLR(5e-3, 1e-8, 0)(0) == 1e-8
+
+
+def test_the_schedule_table_has_a_row_per_step_and_each_schedules_value_there():
+    from utils.schedules import table
+
+    lr, gamma = CosineLR(1.0, 0.0, 4), GammaSchedule(1.0, 2.0, 2)
+    t = table({"lr": lr, "gamma": gamma}, epochs=3, steps_per_epoch=2)
+    assert t.columns.tolist() == ["epoch", "lr", "gamma"]
+    assert t.epoch.tolist() == [0, 0.5, 1, 1.5, 2, 2.5]
+    assert t.lr.tolist() == pytest.approx([eq5(e, 0.0, 1.0, 4) for e in t.epoch])
+    assert t.gamma.tolist() == pytest.approx([1.0, eq5(0.5, 2.0, 1.0, 2), 1.5, eq5(1.5, 2.0, 1.0, 2), 2.0, 2.0])

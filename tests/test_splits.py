@@ -94,5 +94,9 @@ def test_few_genes_get_as_many_groups_as_there_are_genes():
 def test_one_gene_is_refused_saying_what_to_add():
     with pytest.raises(ValueError, match="at least 2 genes to hold one out; found 1. Add training bags of another gene"):
         train_valid_split(["CG1", "CG1"], np.eye(2, 30), 0.2)
+    with pytest.raises(ValueError, match="n_folds must be at least 2"):
+        grouped_folds(["CG1", "CG2"], np.eye(2, 30), 1)
+    with pytest.raises(ValueError, match="2 groups cannot fill 3 folds"):
+        grouped_folds(["CG1", "CG2", "CG2"], np.eye(3, 30), 3)
     train, valid = train_valid_split(["CG1", "CG1", "CG2"], np.eye(3, 30), 0.2)  # two genes: one each side
     assert sorted(map(len, (train, valid))) == [1, 2]

@@ -1,4 +1,5 @@
 import csv
+import re
 
 import numpy as np
 import pytest
@@ -38,6 +39,14 @@ def test_nan_predictions_are_refused_and_nothing_is_written(tmp_path):
     prob[1, 7] = np.inf
     with pytest.raises(SubmissionError, match="non-finite"):
         write_f1(tmp_path / "f1.csv", IDS, prob)
+
+
+@pytest.mark.parametrize("shape", [(3, 29), (2, 30), (90,)])
+def test_predictions_of_the_wrong_shape_are_refused_naming_both_shapes(tmp_path, shape):
+    for writer in (write_f1, write_auc):
+        with pytest.raises(SubmissionError, match=re.escape(f"shape {shape}, expected (3, 30)")):
+            writer(tmp_path / "s.csv", IDS, np.zeros(shape))
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("writer, values, message", [
@@ -221,3 +230,20 @@ def test_the_manifest_code_version_is_the_commit_marked_dirty_with_uncommitted_c
     assert code_version(tmp_path) == head and len(head) == 40
     (tmp_path / "kit.py").write_text("x = 2\n")
     assert code_version(tmp_path) == head + "+dirty"
+
+
+def test_check_command_names_a_missing_file_and_a_bad_competition_folder(demo_dir, tmp_path, capsys):
+    from utils.data import read_competition
+    from utils.submission import main, validate_file
+
+    ids = [b.gene_stage for b in read_competition(demo_dir, check_images=False).test]
+    missing = tmp_path / "not_there.csv"
+    with pytest.raises(SubmissionError, match="not_there.csv"):
+        validate_file(missing, ids)
+    f1, _ = _kaggle_files(tmp_path, ids)
+    assert main(["check", str(missing), str(f1), "--data", str(demo_dir)]) == 1
+    captured = capsys.readouterr()
+    assert "INVALID: " in captured.err and str(missing) in captured.err and f"{f1}: a valid F1" in captured.out
+    assert main(["check", str(f1), "--data", str(tmp_path / "no_folder")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("INVALID competition folder: ") and f"{tmp_path / 'no_folder'}/test/test_without_label.csv: file not found" in err

@@ -1,4 +1,5 @@
 import hashlib
+import re
 from collections import Counter
 
 import numpy as np
@@ -126,6 +127,11 @@ def test_a_small_set_gets_each_stages_label_counts_within_one():
         target = 60 * np.array([r[s_i] for r in facts.POSITIVE_RATE_BY_STAGE])
         assert np.abs(counts - target).max() <= 1, (stage, np.round(counts - target, 1))
         assert (counts[target == 0] == 0).all()  # a label the stage never carries
+
+
+def test_an_unknown_style_is_refused_with_the_styles_there_are():
+    with pytest.raises(ValueError, match=rf"style 'Real' unknown; choose from {re.escape(str(STYLES))}"):
+        Renderer(0, "Real")
 
 
 @pytest.mark.parametrize("style", STYLES)
