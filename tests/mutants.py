@@ -483,6 +483,9 @@ MUTANTS = [
      "test_submission.py"),  # a missing file: a traceback from the check command
     ("utils/metrics.py", "    if y_true.shape != y_pred.shape:\n        raise", "    if False:\n        raise",
      "test_metrics_thresholds.py"),  # truth and predictions of other shapes broadcast or fail obscurely
+    ("utils/pipeline.py", "    for note in notes:\n        say(note)\n", "", "test_pipeline_loop.py"),
+    ("utils/pipeline.py", '        say(f"--force: {problem}")', "        pass",
+     "test_pipeline_loop.py"),  # --force going on past a stale artifact without a word
 ]
 
 

@@ -114,6 +114,26 @@ def test_a_failing_step_stops_the_run_naming_its_copy_and_the_resume_command(not
                                                                  "RuntimeError: loss is nan")
 
 
+def test_force_goes_on_past_a_stale_artifact_and_a_changed_parameter_saying_so(notebooks, tmp_path, capsys):
+    import os
+
+    calls, _ = notebooks
+    work = tmp_path / "w"
+    assert main(["--work", str(work), "-p", "cnn_epochs", "2"]) == 0
+    os.utime(work / "split.csv", ns=(1, 1))  # changed after 01 and 02 read it
+    calls.clear()
+    capsys.readouterr()
+    assert main(["--work", str(work), "--from", "04"]) == 1  # refused, nothing run
+    assert calls == [] and "split.csv changed after 00_demo_data wrote it" in capsys.readouterr().err
+    assert main(["--work", str(work), "--from", "04", "-p", "cnn_epochs", "5", "--force"]) == 0
+    assert [name for name, _, _ in calls] == [name for name, _ in CHAIN[4:]]
+    out = capsys.readouterr().out.splitlines()
+    forced = [line for line in out if "--force" in line]
+    assert len(forced) == 2, out
+    assert "already ran with 2, you gave 5" in forced[0]
+    assert forced[1].startswith("--force: split.csv changed after 00_demo_data wrote it")
+
+
 def test_the_default_run_is_the_demo_profile_in_its_own_folder(capsys):
     assert main(["--dry-run"]) == 0
     assert f"--work {REPO / 'runs' / 'demo-seed0'}" in capsys.readouterr().out
