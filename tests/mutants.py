@@ -486,6 +486,15 @@ MUTANTS = [
     ("utils/pipeline.py", "    for note in notes:\n        say(note)\n", "", "test_pipeline_loop.py"),
     ("utils/pipeline.py", '        say(f"--force: {problem}")', "        pass",
      "test_pipeline_loop.py"),  # --force going on past a stale artifact without a word
+    # Sweep seed 109:
+    ("utils/blend.py", "    if n_folds < 2:", "    if n_folds <= 2:", "test_blend.py"),  # 2 folds fitted as one split
+    ("utils/report.py", '_json(work_dir / "scores/floors.json") or []', '_json(work_dir / "scores/floors.json") and []',
+     "test_report.py"),  # the report without the floors beside the model
+    ("utils/runs.py", "if table[c].isna().all()]", "if table[c].isna().any()]",
+     "test_report.py"),  # a score some runs lack left out of the printed table
+    ("utils/submission.py", "        r, c = bad[0]", "        r, c = bad[-1]", "test_submission.py"),
+    ("utils/plots.py", 'parser.add_argument("--data", required=True', 'parser.add_argument("--data", required=False',
+     "test_plots.py"),
 ]
 
 

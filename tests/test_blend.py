@@ -48,12 +48,19 @@ def test_each_weights_scores_are_those_of_its_blend():
     assert rows[1]["macro_f1"] == pytest.approx(expected["macro_f1"])
 
 
-def test_k_fold_floor_predicts_each_training_bag_from_the_other_folds(kfold_work):
+@pytest.mark.parametrize("n_folds", [2, 3])  # 2: the fewest folds, not a single split
+def test_k_fold_floor_predicts_each_training_bag_from_the_other_folds(kfold_work, n_folds):
+    from utils.splits import split_table
+
     work, comp = kfold_work
+    table, _ = split_table([b.gene_stage for b in comp.train], [b.gene for b in comp.train], comp.targets(),
+                           0.2, n_folds=n_folds)
+    table.to_csv(work / "split.csv", index=False)
     cache = build_cache(comp, work)
-    oof, test = floor_for_run(work, cache, n_folds=3)
+    oof, test = floor_for_run(work, cache, n_folds=n_folds)
+    assert len(oof) == len(comp.train)
     position = {b.gene_stage: i for i, b in enumerate(comp.train)}
-    for k in range(3):
+    for k in range(n_folds):
         _, rest, held = load_run(work, fold=k)
         expected = thumbnail_logreg(thumbnails(cache, rest), rest, thumbnails(cache, held), held)
         assert np.allclose(oof[[position[b.gene_stage] for b in held]], expected)

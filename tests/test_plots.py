@@ -2,6 +2,7 @@
 stage's own bags under their own labels, and the realism sheet puts generated beside real."""
 import matplotlib.pyplot as plt
 import numpy as np
+import pytest
 from PIL import Image
 
 from utils.data import read_competition
@@ -55,3 +56,18 @@ def test_realism_sheet_puts_generated_tiles_beside_the_reference(demo_dir, tmp_p
     assert all(any(np.array_equal(t, f) for f in firsts) for t in tiles)
     assert np.array_equal(right, np.full((50, 80, 3), 7))
     plt.close(fig)
+
+
+def test_python_dash_m_utils_plots_saves_the_realism_sheet(demo_dir, tmp_path, capsys):
+    from utils.plots import main
+
+    reference = tmp_path / "real.png"
+    Image.fromarray(np.full((50, 80, 3), 7, dtype=np.uint8)).save(reference)
+    out = tmp_path / "figures/realism.png"
+    assert main(["--data", str(demo_dir), "--reference", str(reference), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    with Image.open(out) as img:
+        assert img.format == "PNG" and img.width > img.height
+    with pytest.raises(SystemExit) as stop:  # each of the three is needed: argparse's usage, no traceback
+        main(["--reference", str(reference), "--out", str(out)])
+    assert stop.value.code == 2 and "--data" in capsys.readouterr().err

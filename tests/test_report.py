@@ -78,7 +78,12 @@ def test_runs_table_lists_finished_kfold_failed_runs_and_survives_an_empty_folde
     assert "empty" not in rows.index
     assert sorted(runs_table(tmp_path, sort="valid_macro_f1").run.tolist()[:2]) == ["kfold", "single"]
     assert runs_main([str(tmp_path), "--csv", str(tmp_path / "runs.csv")]) == 0
-    assert "failed at 03_cnn_tempering-fold1" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "failed at 03_cnn_tempering-fold1" in out
+    # a score only some runs have is shown, "-" where missing; a column no run has is left out
+    header = out.splitlines()[0].split()
+    assert {"test_macro_f1", "floor_prior", "valid_macro_f1"} <= set(header) and " - " in out
+    assert [c for c in table.columns if table[c].isna().all() and c in header] == []
     assert (tmp_path / "runs.csv").read_text().startswith("run,status,profile")
     # real data: no hidden test labels, so the floors out of fold, and said so
     real = _run(tmp_path, "real")
@@ -137,6 +142,8 @@ def test_report_shows_the_runs_scores_and_figures(tmp_path):
     assert "python -m utils.pipeline --profile demo --seed 3" in html and "cnn_epochs" in html
     assert 'href="executed/' not in html and "subs/single/submission_f1.csv" in html
     assert "3 term" in html and "http" not in html.replace("http-equiv", "")  # nothing to fetch
+    for floor in ("stage prior", "thumbnails + logistic regression"):  # the floors beside the model
+        assert f"floor: {floor}, hidden test" in html and f"floor: {floor}, out-of-fold" in html
     assert check_report(work, tmp_path) == 1
 
 

@@ -32,8 +32,8 @@ def test_probabilities_of_exactly_0_and_1_are_kept(tmp_path):
 
 def test_nan_predictions_are_refused_and_nothing_is_written(tmp_path):
     prob = np.full((3, 30), 0.5)
-    prob[1, 7] = np.nan
-    with pytest.raises(SubmissionError, match=r"row 1 \(CG2_s6\), label 7"):
+    prob[1, 7] = prob[2, 3] = np.nan
+    with pytest.raises(SubmissionError, match=r"2 non-finite value\(s\), first at row 1 \(CG2_s6\), label 7"):
         write_auc(tmp_path / "auc.csv", IDS, prob)
     assert list(tmp_path.iterdir()) == []
     prob[1, 7] = np.inf
