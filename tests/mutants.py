@@ -495,6 +495,13 @@ MUTANTS = [
     ("utils/submission.py", "        r, c = bad[0]", "        r, c = bad[-1]", "test_submission.py"),
     ("utils/plots.py", 'parser.add_argument("--data", required=True', 'parser.add_argument("--data", required=False',
      "test_plots.py"),
+    # Sweep seed 113:
+    ("utils/swav.py", "nn.Linear(proj_dim, n_prototypes, bias=False)", "nn.Linear(proj_dim, n_prototypes, bias=True)",
+     "test_models.py"),  # a bias added to SwAV's cosine scores
+    ("utils/engine.py", "torch.backends.cudnn.benchmark = False", "torch.backends.cudnn.benchmark = True",
+     "test_data_path.py"),  # cuDNN's autotuner choosing GPU kernels by timing: other bytes each run
+    ("utils/pipeline.py", 'if asked < 2 or not (work_dir / "split.csv").exists():',
+     'if asked < 2 and not (work_dir / "split.csv").exists():', "test_pipeline_loop.py"),
 ]
 
 

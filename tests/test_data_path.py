@@ -172,8 +172,10 @@ def test_the_warm_up_learning_rate_scales_with_its_batch_and_both_views_share_on
     assert history.images_per_second.iloc[0] > 0
 
 
-def test_deterministic_kernels_are_enforced_and_cublas_is_configured():
+def test_deterministic_kernels_are_enforced_and_cublas_is_configured(monkeypatch):
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", True)  # as a notebook before might leave it
     seed_everything(0)
+    assert torch.backends.cudnn.benchmark is False  # autotuning picks kernels by timing: no same bytes
     assert torch.are_deterministic_algorithms_enabled()
     assert not torch.is_deterministic_algorithms_warn_only_enabled()
     assert not torch.utils.deterministic.fill_uninitialized_memory  # no NaN fill of every new tensor

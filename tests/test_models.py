@@ -183,3 +183,8 @@ def test_swav_scores_are_cosine_similarities_to_the_prototypes():
     scores = head(100 * torch.randn(64, 16))
     assert scores.abs().max() <= 1 + 1e-5  # |cos| <= 1 (Cauchy-Schwarz), whatever the feature scale
     assert scores.abs().max() > 0.5
+    # each score is the cosine of the projection and a prototype, by hand: nothing added
+    x = torch.randn(64, 16)
+    z = head.projection(x)
+    cos = torch.nn.functional.cosine_similarity(z[:, None, :], head.prototypes.weight[None], dim=2)
+    assert torch.allclose(head(x), cos, atol=1e-5)

@@ -134,6 +134,12 @@ def test_force_goes_on_past_a_stale_artifact_and_a_changed_parameter_saying_so(n
     assert forced[1].startswith("--force: split.csv changed after 00_demo_data wrote it")
 
 
+def test_a_dry_run_from_03_before_00_ever_ran_plans_the_folds_asked(tmp_path, capsys):
+    assert main(["--work", str(tmp_path / "w"), "--folds", "3", "--from", "03", "--dry-run"]) == 0
+    planned = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.startswith("  0")]
+    assert planned[:3] == [f"03_cnn_tempering-fold{k}" for k in range(3)] and not (tmp_path / "w").exists()
+
+
 def test_the_default_run_is_the_demo_profile_in_its_own_folder(capsys):
     assert main(["--dry-run"]) == 0
     assert f"--work {REPO / 'runs' / 'demo-seed0'}" in capsys.readouterr().out
