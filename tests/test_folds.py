@@ -27,6 +27,8 @@ def test_assemble_refuses_gaps_and_overlaps(rows, message):
 def test_assemble_refuses_wrong_length():
     with pytest.raises(ValueError, match="fold 1: 3 predictions for 2 bags"):
         assemble_out_of_fold(4, [[0, 1], [2, 3]], [np.zeros((2, 2)), np.zeros((3, 2))])
+    with pytest.raises(ValueError, match="no folds to assemble"):
+        assemble_out_of_fold(4, [], [])
 
 
 def test_folds_hold_out_every_training_bag_once_and_no_gene_twice(kfold_work):
@@ -164,8 +166,6 @@ def test_load_run_fold_needs_cv_folds(kfold_work):
     assert n_folds_of(work) == 0
     with pytest.raises(ValueError, match=r"split.csv has no cross-validation folds"):
         gather_folds(work)
-    with pytest.raises(ValueError, match="no folds to assemble"):
-        assemble_out_of_fold(4, [], [])
 
 
 def test_pipeline_runs_each_per_fold_notebook_once_per_fold():

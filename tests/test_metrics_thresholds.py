@@ -86,11 +86,14 @@ def test_within_stage_auc_scores_each_label_on_its_allowed_bags_only():
     assert auc < roc_auc_macro(y, p)[0] - 0.05  # the forbidden zeros alone would lift it
 
 
-def test_nan_predictions_are_refused_with_their_position():
+def test_truth_and_predictions_of_other_shapes_are_refused_naming_both():
     with pytest.raises(ValueError, match=r"shapes differ: truth \(4, 30\), predictions \(4, 29\)"):
         roc_auc_macro(np.eye(4, 30), np.zeros((4, 29)))
     with pytest.raises(ValueError, match=r"shapes differ: truth \(4, 30\), predictions \(3, 30\)"):
         f1_macro(np.eye(4, 30, dtype=int), np.zeros((3, 30), int))
+
+
+def test_nan_predictions_are_refused_with_their_position():
     y, p = _case()
     p[7, 3] = np.nan
     with pytest.raises(ValueError, match="row 7, label 3"):

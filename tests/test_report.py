@@ -80,10 +80,9 @@ def test_runs_table_lists_finished_kfold_failed_runs_and_survives_an_empty_folde
     assert runs_main([str(tmp_path), "--csv", str(tmp_path / "runs.csv")]) == 0
     out = capsys.readouterr().out
     assert "failed at 03_cnn_tempering-fold1" in out
-    # a score only some runs have is shown, "-" where missing; a column no run has is left out
+    # a score only some runs have is shown, "-" where missing
     header = out.splitlines()[0].split()
     assert {"test_macro_f1", "floor_prior", "valid_macro_f1"} <= set(header) and " - " in out
-    assert [c for c in table.columns if table[c].isna().all() and c in header] == []
     assert (tmp_path / "runs.csv").read_text().startswith("run,status,profile")
     # real data: no hidden test labels, so the floors out of fold, and said so
     real = _run(tmp_path, "real")
@@ -93,6 +92,11 @@ def test_runs_table_lists_finished_kfold_failed_runs_and_survives_an_empty_folde
     assert rows.loc["real", "floor_prior"] == "0.771 / 0.100 / 0.601 (oof)"
     assert rows.loc["real", "floor_thumbnails"] == "0.771 / 0.556 / 0.200 (oof)"
     assert runs_main([str(tmp_path / "empty")]) == 0 and "no runs found" in capsys.readouterr().out
+    only_real = tmp_path / "only_real"  # a column no run has is left out: no hidden test labels
+    (_run(only_real, "real") / "scores/test_hidden.json").unlink()
+    assert runs_main([str(only_real)]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split()
+    assert "valid_macro_f1" in header and not any(c.startswith("test_") for c in header)
     with pytest.raises(ValueError, match="--sort 'nope'"):
         runs_table(tmp_path, sort="nope")
 
