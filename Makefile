@@ -5,7 +5,7 @@ PY      = $(VENV)/bin/python
 # make test-compat sets another
 REQUIREMENTS ?= requirements.txt
 
-.PHONY: setup demo test test-fast test-gpu test-compat mutants bench clean
+.PHONY: setup demo test test-fast test-gpu test-compat coverage mutants bench clean
 
 $(VENV)/.installed: $(REQUIREMENTS) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,15 @@ $(COMPAT_VENV)/requirements.txt: requirements.txt
 
 test-compat: $(COMPAT_VENV)/requirements.txt  ## the tests with the GPU box's torch and timm versions
 	$(MAKE) $(COMPAT_TARGET) VENV=$(COMPAT_VENV) REQUIREMENTS=$(COMPAT_VENV)/requirements.txt
+
+# Which lines of utils/ no fast test runs: each is a place a bug can hide unseen. The two
+# packages go into the venv on first use; neither the kit nor its tests need them.
+COVERAGE_PINS = coverage==7.18.0 pytest-cov==7.1.0
+
+coverage: setup            ## the fast tests' line coverage of utils/, with the lines never run
+	$(PY) -m pip install -q $(COVERAGE_PINS)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow" \
+		--cov=utils --cov-report=term-missing:skip-covered
 
 mutants: setup            ## plant known bugs one at a time; fail if the tests miss any
 	$(PY) tests/mutants.py
