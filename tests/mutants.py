@@ -502,6 +502,10 @@ MUTANTS = [
      "test_data_path.py"),  # cuDNN's autotuner choosing GPU kernels by timing: other bytes each run
     ("utils/pipeline.py", 'if asked < 2 or not (work_dir / "split.csv").exists():',
      'if asked < 2 and not (work_dir / "split.csv").exists():', "test_pipeline_loop.py"),
+    ("utils/runspec.py", "        if step is None:\n            continue", "        if step is None:\n            break",
+     "test_runspec.py"),  # the checks stop at the first notebook the record lacks
+    ("utils/runspec.py", "    if not path.is_file():\n        return None\n", "", "test_runspec.py"),
+    ("utils/pipeline.py", "    for note in notes:\n        print(note)\n", "", "test_pipeline_loop.py"),
 ]
 
 

@@ -125,6 +125,8 @@ def test_force_goes_on_past_a_stale_artifact_and_a_changed_parameter_saying_so(n
     capsys.readouterr()
     assert main(["--work", str(work), "--from", "04"]) == 1  # refused, nothing run
     assert calls == [] and "split.csv changed after 00_demo_data wrote it" in capsys.readouterr().err
+    assert main(["--work", str(work), "--from", "04", "-p", "cnn_epochs", "5", "--force", "--dry-run"]) == 0
+    assert calls == [] and "already ran with 2, you gave 5" in capsys.readouterr().out  # the plan says it too
     assert main(["--work", str(work), "--from", "04", "-p", "cnn_epochs", "5", "--force"]) == 0
     assert [name for name, _, _ in calls] == [name for name, _ in CHAIN[4:]]
     out = capsys.readouterr().out.splitlines()

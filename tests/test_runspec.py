@@ -120,6 +120,23 @@ def test_resume_refuses_an_artifact_changed_after_a_later_notebook_read_it(tmp_p
     assert check_resume(work, done[:2], tmp_path / "data") == []
 
 
+def test_resume_refuses_an_artifact_deleted_after_a_later_notebook_read_it(tmp_path):
+    work, done = _done_run(tmp_path)
+    (work / "eda.txt").unlink()
+    assert check_resume(work, done, tmp_path / "data") == [
+        "eda.txt changed after 01_eda wrote it, and 02_swav_warmup used the old one: rerun with --from 02"]
+
+
+def test_resume_checks_the_notebooks_after_one_the_record_lacks(tmp_path):
+    work, done = _done_run(tmp_path)  # 00's record lost (a run.json of an older kit, say)
+    record = read_json(work / "run.json")
+    del record["steps"]["00_demo_data"]
+    write_json(work / "run.json", record)
+    os.utime(work / "eda.txt", ns=(1, 1))
+    assert check_resume(work, done, tmp_path / "data") == [
+        "eda.txt changed after 01_eda wrote it, and 02_swav_warmup used the old one: rerun with --from 02"]
+
+
 def test_resume_refuses_when_the_data_changed(tmp_path, data_copy):
     work, done = _done_run(tmp_path)
     write_json(work / "data.json", {"fingerprint": fingerprint(data_copy)})
