@@ -506,6 +506,13 @@ MUTANTS = [
      "test_runspec.py"),  # the checks stop at the first notebook the record lacks
     ("utils/runspec.py", "    if not path.is_file():\n        return None\n", "", "test_runspec.py"),
     ("utils/pipeline.py", "    for note in notes:\n        print(note)\n", "", "test_pipeline_loop.py"),
+    # Sweep seed 131:
+    ("utils/train.py", 'return {"fused": True} if torch.device(device).type == "cuda" else {}',
+     'return {"fused": True} if torch.device(device).type != "cuda" else {}', "test_train.py"),
+    ("utils/parallel.py", "workers = min(workers or os.cpu_count() or 1, len(chunks))",
+     "workers = min(workers and os.cpu_count() or 1, len(chunks))", "test_data.py"),  # one core by default
+    ("utils/augment.py", 'mode="bilinear", align_corners=False, antialias=strong)',
+     'mode="bilinear", align_corners=True, antialias=strong)', "test_augment_engine.py"),
 ]
 
 

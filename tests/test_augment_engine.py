@@ -404,3 +404,11 @@ def test_a_damaged_checkpoint_is_named_and_nothing_is_overwritten(tmp_path, cut)
     assert (tmp_path / "last.pt").read_bytes() == damaged  # left for the user to look at
     with pytest.raises(RuntimeError, match=rf"{tmp_path / 'best.pt'} cannot be read"):
         load_best(model, tmp_path)
+
+
+def test_resizing_samples_at_pixel_centres_as_pil_and_torchvision_do():
+    from utils.augment import _resize
+    ramp = torch.arange(4.0).reshape(1, 1, 1, 4).expand(1, 1, 2, 4)
+    # output pixel j reads the input at (j + 0.5) / 2 - 0.5, clamped to the image (not j * 3 / 7)
+    expected = torch.tensor([0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3])
+    assert torch.allclose(_resize(ramp, (2, 8))[0, 0], expected.expand(2, 8))

@@ -361,3 +361,29 @@ def test_validate_summary_counts_what_the_csvs_hold(demo_dir):
         assert f"stage {stage}: {len(train):5d} train bags, {mean:.2f} labels/bag, {n_test:5d} test bags" in text
         labels.update(int(i) for r in train for i in re.findall(r"\d+", r["labels"]))
     assert "label counts (train): " + " ".join(f"{i}:{labels[i]}" for i in range(30)) in text
+
+
+def test_chunked_map_runs_on_every_core_by_default_and_keeps_the_order(monkeypatch):
+    import utils.parallel
+    from utils.parallel import chunked_map
+
+    pools = []
+
+    class Pool:  # stands in for the process pool: the same map, in this process
+        def __init__(self, workers):
+            pools.append(workers)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def map(self, fn, chunks):
+            return map(fn, chunks)
+
+    monkeypatch.setattr(utils.parallel, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(utils.parallel.os, "cpu_count", lambda: 3)
+    assert list(chunked_map(sum, list(range(10)), chunk=2)) == [1, 5, 9, 13, 17] and pools == [3]
+    assert list(chunked_map(sum, list(range(10)), workers=8, chunk=4)) == [6, 22, 17] and pools[-1] == 3
+    assert list(chunked_map(sum, list(range(10)), workers=1, chunk=4)) == [6, 22, 17] and len(pools) == 2

@@ -35,3 +35,11 @@ def test_pick_takes_only_its_fields_and_the_profile_values():
     assert BagSettings.pick(params).lstm_hidden == 1024
     # the paper's BiLSTM has no skip, though the kit's default (demo, cpu) has one
     assert BagSettings.pick(params).lstm_skip == "none" != BagSettings().lstm_skip
+
+
+def test_fused_optimisers_where_the_device_has_them():
+    import torch
+
+    from utils.train import _optimizer_options
+    assert _optimizer_options("cuda") == _optimizer_options("cuda:0") == {"fused": True}
+    assert _optimizer_options("cpu") == _optimizer_options(torch.device("cpu")) == {}  # torch's default there
