@@ -29,7 +29,7 @@ test: setup                ## unit tests + the papermill chain on the demo profi
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: setup           ## unit tests only (no notebook chain)
-	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow" $(PYTEST_ARGS)
 
 test-gpu: setup            ## on a GPU box: bf16 autocast, channels-last, same weights twice
 	$(PY) -m pytest -q -m gpu -rs
@@ -54,8 +54,7 @@ COVERAGE_PINS = coverage==7.18.0 pytest-cov==7.1.0
 
 coverage: setup            ## the fast tests' line coverage of utils/, with the lines never run
 	$(PY) -m pip install -q $(COVERAGE_PINS)
-	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow" \
-		--cov=utils --cov-report=term-missing:skip-covered
+	$(MAKE) test-fast PYTEST_ARGS="--cov=utils --cov-report=term-missing:skip-covered"
 
 mutants: setup            ## plant known bugs one at a time; fail if the tests miss any
 	$(PY) tests/mutants.py
