@@ -30,7 +30,8 @@ Rows build on each other as in the paper (each adds one idea to the row it names
                     seed's training bags, thresholds tuned on its validation bags
 
 The rows from +loss on use the profile's backbone (RegNetY-200MF in every profile but
-`gpu`; `-p backbone` changes it). `--style real` generates images as hard as real ones
+`gpu`; `-p backbone` changes it); the rows after +loss train with the profile's loss (the
+paper's in `paper`, plain BCE in the others; `-p gamma_start` and the like change it). `--style real` generates images as hard as real ones
 (utils.synthetic); `-p in_chans 3` trains on colour images. Every row tunes per-label thresholds on its validation bags (or out-of-fold bags) and is
 scored on the generator's hidden test labels, which no row sees. The dataset is the same
 for all seeds (`--data-seed`); a seed changes the split, initialisation, data order and
@@ -65,7 +66,7 @@ from utils.loaders import stage_masked_bag_means
 from utils.metrics import evaluate
 from utils.models import build_backbone
 from utils.pipeline import check_overrides, parse_value
-from utils.profiles import PLAIN_BCE, profile_parameters
+from utils.profiles import PAPER_LOSS, PLAIN_BCE, profile_parameters
 from utils.rundir import save_array
 from utils.splits import grouped_folds, train_valid_split
 from utils.synthetic import STYLES, generate, hidden_test_targets
@@ -175,7 +176,7 @@ def run_seed(comp, cache, params, device, work, n_folds, rows, y_test, head_seed
     if "regnety" in rows:
         cnn_row("regnety", "regnety_002", **PLAIN_BCE)
     if "+loss" in rows:
-        cnn_row("+loss", backbone)
+        cnn_row("+loss", backbone, **PAPER_LOSS)  # whatever loss the profile trains
     if "+agree" in rows:
         init = r.timed("warmup-agree", lambda: r.warmup("agree"))
         cnn_row("+agree", backbone, init)

@@ -18,6 +18,7 @@ from utils.cache import build_cache
 from utils.data import read_competition
 from utils.engine import fit, seed_everything
 from utils.loaders import ImageBatches, image_table, images_on
+from utils.profiles import PAPER_LOSS
 from utils.train import CNNSettings, WarmupSettings, fit_image_model, scaled_warmup_lr, warm_up
 
 SMALL = {"resize_hw": [42, 124], "out_hw": [40, 120]}
@@ -140,15 +141,15 @@ def test_compiled_training_does_not_recompile_between_epochs(tiny, tmp_path):
         torch._dynamo.reset()
         counters.clear()
         s = CNNSettings(cnn_epochs=epochs, cnn_batch_size=8, gamma_T=2, temper_start=0, temper_half_period=1,
-                        compile_backend="aot_eager", **SMALL)
+                        compile_backend="aot_eager", **PAPER_LOSS, **SMALL)
         _, h = fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path / f"c{epochs}")
         counts.append(counters["stats"]["unique_graphs"])
         losses[epochs] = h.train_loss.tolist()
         assert h.gamma.nunique() == epochs  # gamma changed between epochs (1, 1.5, 2)
     torch._dynamo.reset()
     assert counts[0] >= 1 and counts[1] == counts[0], counts
-    eager = fit_image_model(cache, train, valid, CNNSettings(cnn_epochs=1, cnn_batch_size=8, gamma_T=2, **SMALL),
-                            torch.device("cpu"), tmp_path / "eager")[1]
+    s = CNNSettings(cnn_epochs=1, cnn_batch_size=8, gamma_T=2, **PAPER_LOSS, **SMALL)
+    eager = fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path / "eager")[1]
     assert losses[1] == pytest.approx(eager.train_loss.tolist(), rel=1e-4)
 
 

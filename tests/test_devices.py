@@ -9,6 +9,7 @@ import torch
 from utils.engine import autocast, choose_device
 from utils.losses import FocalLoss
 from utils.models import build_backbone
+from utils.profiles import PAPER_LOSS
 
 requires_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -74,7 +75,7 @@ def test_the_same_seed_twice_on_the_gpu_gives_the_same_weights(demo_dir, tmp_pat
     comp = read_competition(demo_dir, check_images=False)
     cache = build_cache(comp, tmp_path)
     s = CNNSettings(cnn_epochs=2, cnn_batch_size=16, resize_hw=[116, 340], out_hw=[112, 336],
-                    hflip=0.5, vflip=0.5, max_rotation=15.0)
+                    hflip=0.5, vflip=0.5, max_rotation=15.0, **PAPER_LOSS)
     runs = [fit_image_model(cache, comp.train[:12], comp.train[12:16], s, torch.device("cuda"), tmp_path / f"r{i}")
             for i in range(2)]
     for a, b in zip(runs[0][0].state_dict().values(), runs[1][0].state_dict().values()):
@@ -154,7 +155,7 @@ def test_a_captured_step_trains_as_the_eager_one_and_twice_the_same_on_the_gpu(d
 
     def cnn(backend, folder, stop_after=None):
         s = CNNSettings(cnn_epochs=3, cnn_batch_size=8, gamma_T=2, hflip=0.5, max_rotation=15.0, amp=amp,
-                        compile_backend=backend)
+                        compile_backend=backend, **PAPER_LOSS)  # gamma and w_m change between epochs
         return fit_image_model(cache, train, valid, s, cuda, tmp_path / folder, stop_after=stop_after)
 
     def warm(backend, folder):

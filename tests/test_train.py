@@ -31,7 +31,8 @@ def test_pick_takes_only_its_fields_and_the_profile_values():
     s = CNNSettings.pick(params)
     assert s.cnn_epochs == PROFILES["paper"]["cnn_epochs"] == 100
     assert s.out_hw == [112, 336] and s.hflip == 0.5
-    assert s.use_weights is True  # not in any profile: the notebook default
+    assert s.use_weights is True  # the paper profile names its loss; the default is plain BCE
+    assert CNNSettings().use_weights is False
     assert BagSettings.pick(params).lstm_hidden == 1024
     # the paper's BiLSTM has no skip, though the kit's default (demo, cpu) has one
     assert BagSettings.pick(params).lstm_skip == "none" != BagSettings().lstm_skip

@@ -158,10 +158,11 @@ def test_tempering_applies_the_weights_it_records(tiny, tmp_path):
     # At learning rate 0 the network never changes, so each epoch's training loss shows the
     # label weights in force: full w_m at strength 1, none at strength 0.
     cache, train, valid, _ = tiny
-    frozen = dict(cnn_epochs=2, cnn_batch_size=8, cnn_lr=0.0, cnn_lr_min=0.0, **SMALL)
+    frozen = dict(cnn_epochs=2, cnn_batch_size=8, cnn_lr=0.0, cnn_lr_min=0.0, use_weights=True, use_tempering=True,
+                  **SMALL)
 
     def losses(name, **kw):
-        s = CNNSettings(**frozen, **kw)
+        s = CNNSettings(**{**frozen, **kw})
         return fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path / name)[1]
 
     tempered = losses("tempered", temper_start=0, temper_half_period=1, temper_freeze=100)
@@ -177,11 +178,12 @@ def test_tempering_moves_the_weights_between_w_m_and_1(tiny, tmp_path, monkeypat
     # already, full strength must weigh exactly as no weights do (and w_m = 2 must not).
     import utils.train
     cache, train, valid, _ = tiny
-    frozen = dict(cnn_epochs=1, cnn_batch_size=8, cnn_lr=0.0, cnn_lr_min=0.0, use_tempering=False, **SMALL)
+    frozen = dict(cnn_epochs=1, cnn_batch_size=8, cnn_lr=0.0, cnn_lr_min=0.0, use_weights=True, use_tempering=False,
+                  **SMALL)
 
     def loss(name, w_m, **kw):
         monkeypatch.setattr(utils.train, "label_pos_weights", lambda y, m, max_weight: np.full(y.shape[1], w_m))
-        s = CNNSettings(**frozen, **kw)
+        s = CNNSettings(**{**frozen, **kw})
         return fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path / name)[1].train_loss[0]
 
     unweighted = loss("unweighted", 1.0, use_weights=False)
@@ -200,8 +202,8 @@ def test_a_cnn_on_other_training_bags_trains_afresh(tiny, tmp_path, capsys):
 
 def test_fit_image_model_follows_its_schedules_and_keeps_the_best_epoch(tiny, tmp_path):
     cache, train, valid, _ = tiny
-    s = CNNSettings(cnn_epochs=4, cnn_batch_size=8, gamma_start=1.0, gamma_end=2.0, gamma_T=2,
-                    temper_start=0, temper_half_period=2, temper_freeze=3, cnn_lr_T=4, **SMALL)
+    s = CNNSettings(cnn_epochs=4, cnn_batch_size=8, gamma_start=1.0, gamma_end=2.0, gamma_T=2, use_weights=True,
+                    use_tempering=True, temper_start=0, temper_half_period=2, temper_freeze=3, cnn_lr_T=4, **SMALL)
     model, history = fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path)
     # Hand values: gamma follows eq. (5) from 1 to 2 over 2 epochs; the weight strength anneals
     # 1 -> 0 over a half period of 2 and freezes at epoch 3 (cos(1.5 pi) -> 0.5).
