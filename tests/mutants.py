@@ -7,6 +7,7 @@ in the code a test guards; the test files named beside it must fail with it in p
     python tests/mutants.py --list
     python tests/mutants.py --sweep 50 --seed 1   # 50 operator swaps drawn from utils/, not the table
     python tests/mutants.py --sweep 50 --files utils/pipeline.py   # ... from these files only
+    python tests/mutants.py --sweep 10 --files notebooks/05_bilstm.ipynb   # ... against the chains
 
 Each mutant is applied to a throwaway copy of the kit (a killed run leaves the tree as it
 was) and its tests run there on one thread, so each core takes a copy of its own. A mutant
@@ -528,6 +529,16 @@ SLOW_TESTS = {p.name for p in (ROOT / "tests").glob("test_*.py")
               if "pytestmark = pytest.mark.slow" in p.read_text()}
 
 
+# What a swap in a notebook runs (--files notebooks/...): the checks of its parameters cell,
+# the demo chain and the checks of its outputs, then every other profile's chain on 21 bags
+# (paper, gpu and cpu take branches the demo does not). About 8 minutes on one thread for a
+# swap the demo chain catches, 14 for a survivor.
+NOTEBOOK_TESTS = ("test_notebooks.py test_chain.py::test_chain_writes_validated_submissions_and_learns "
+                  "test_chain.py::test_kfold_mode_scores_every_training_bag_out_of_fold "
+                  "test_chain.py::test_explain_notebook_saves_its_figures "
+                  "test_chain.py::test_executed_notebooks_hold_no_stderr_and_no_warning test_profiles.py")
+
+
 def operator_mutants(files=None) -> list[tuple[str, str, str, str]]:
     """One mutant per swap from SWAPS that a code line holds (the first place on the line),
     tested by the tests MUTANTS names for that file, less those that run
@@ -540,6 +551,9 @@ def operator_mutants(files=None) -> list[tuple[str, str, str, str]]:
         tests_for[file].update(tests.split())
     found = []
     for file in sorted(files or tests_for):
+        if file.endswith(".ipynb") and files:  # asked for by name: minutes a swap
+            found += _notebook_mutants(file)
+            continue
         fast = {t for t in tests_for[file] if t.split("::")[0] not in SLOW_TESTS}
         if not file.startswith("utils/") or not fast:
             continue
@@ -562,6 +576,42 @@ def operator_mutants(files=None) -> list[tuple[str, str, str, str]]:
                 except SyntaxError:
                     continue
                 found.append((file, line, mutant, " ".join(sorted(fast))))
+    return found
+
+
+def _notebook_mutants(file: str) -> list[tuple[str, str, str, str]]:
+    """The swaps of operator_mutants in a notebook's code cells, as its .ipynb text holds each
+    line (a JSON string), tested by the chains that run it: NOTEBOOK_TESTS."""
+    import ast
+    import json
+
+    def as_stored(line):  # how nbformat writes a source line: a JSON string, UTF-8 kept
+        return json.dumps(line, ensure_ascii=False)
+
+    text = (ROOT / file).read_text()
+    found = []
+    for cell in json.loads(text)["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        lines = cell["source"] if isinstance(cell["source"], list) else cell["source"].splitlines(keepends=True)
+        source = "".join(lines)
+        code_lines = set()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, (ast.Compare, ast.BoolOp, ast.BinOp, ast.Call, ast.Subscript)) or (
+                    isinstance(node, ast.Constant) and isinstance(node.value, bool)):
+                code_lines.update(range(node.lineno, node.end_lineno + 1))
+        for n in sorted(code_lines):
+            line = lines[n - 1]
+            if line.lstrip().startswith("#") or text.count(as_stored(line)) != 1:
+                continue
+            code = line.split("  #")[0]
+            for swap in ((a, b) for a, b in SWAPS if a in code):
+                mutant = line.replace(*swap, 1)
+                try:
+                    ast.parse(source.replace(line, mutant))
+                except SyntaxError:
+                    continue
+                found.append((file, as_stored(line), as_stored(mutant), NOTEBOOK_TESTS))
     return found
 
 
@@ -650,7 +700,8 @@ def main(argv=None) -> int:
                         help="instead of the table: N operator swaps drawn at random from utils/ (each "
                              "survivor is a line to read: a gap in the tests, or a swap that changes nothing)")
     parser.add_argument("--seed", type=int, default=0, help="which swaps --sweep draws")
-    parser.add_argument("--files", nargs="+", metavar="FILE", help="draw the swaps only from these (utils/x.py)")
+    parser.add_argument("--files", nargs="+", metavar="FILE",
+                        help="draw the swaps only from these (utils/x.py; notebooks/x.ipynb: minutes a swap)")
     args = parser.parse_args(argv)
     if args.sweep:
         global MUTANTS

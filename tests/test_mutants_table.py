@@ -50,3 +50,21 @@ def test_sweep_swaps_one_operator_on_lines_found_once_and_leaves_chain_tests_out
         assert source.count(code) == 1 and mutant != code, (file, code)
         ast.parse(source.replace(code, mutant))  # a swap is a bug, never a syntax error
         assert tests and not set(tests.split()) & mutants.SLOW_TESTS
+
+
+def test_a_notebook_sweep_swaps_code_cells_as_the_file_stores_them():
+    import ast
+    import json
+    path = "notebooks/05_bilstm.ipynb"
+    swaps = mutants.operator_mutants([path])
+    text = (mutants.ROOT / path).read_text()
+    line = 'elif bag_inputs == "oof_probs":  # inputs no fold model memorised (utils.folds.stack_out_of_fold)\n'
+    assert (path, json.dumps(line), json.dumps(line.replace(" == ", " != ")), mutants.NOTEBOOK_TESTS) in swaps
+    assert len(swaps) >= 3
+    for _, code, mutant, tests in swaps:
+        assert text.count(code) == 1 and mutant != code
+        cells = json.loads(text.replace(code, mutant))["cells"]  # still a notebook, one code line changed
+        changed = [c for c in cells if json.dumps(json.loads(mutant)) in [json.dumps(x) for x in c["source"]]]
+        assert len(changed) == 1 and changed[0]["cell_type"] == "code"
+        ast.parse("".join(changed[0]["source"]))
+        assert set(tests.split()) & mutants.SLOW_TESTS  # only the chains run a notebook
