@@ -514,6 +514,12 @@ MUTANTS = [
      "workers = min(workers and os.cpu_count() or 1, len(chunks))", "test_data.py"),  # one core by default
     ("utils/augment.py", 'mode="bilinear", align_corners=False, antialias=strong)',
      'mode="bilinear", align_corners=True, antialias=strong)', "test_augment_engine.py"),
+    # Session 26: the notebooks' defaults are the demo profile's, and no profile leans on them.
+    ("notebooks/03_cnn_tempering.ipynb", '"use_weights = False ', '"use_weights = True  ', "test_notebooks.py"),
+    ("notebooks/06_threshold_tuning.ipynb", '"source = \\"bag+floor\\"', '"source = \\"bag\\"', "test_notebooks.py"),
+    ("utils/profiles.py", "        **PAPER_LOSS,\n", "", "test_notebooks.py"),  # the paper profile trains BCE
+    ("utils/profiles.py", '    "source": "bag",  # what 06', '    "source": "bag+floor",  # what 06',
+     "test_notebooks.py"),  # the cpu, gpu and paper profiles blend in the floor
 ]
 
 
