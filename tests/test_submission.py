@@ -4,7 +4,7 @@ import re
 import numpy as np
 import pytest
 
-from utils.submission import SubmissionError, validate_auc, validate_f1, write_auc, write_f1
+from utils.submission import SubmissionError, new_submission_folder, validate_auc, validate_f1, write_auc, write_f1
 
 IDS = ["CG1_s2", "CG2_s6", "CG3_s4"]
 
@@ -247,3 +247,13 @@ def test_check_command_names_a_missing_file_and_a_bad_competition_folder(demo_di
     assert main(["check", str(f1), "--data", str(tmp_path / "no_folder")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("INVALID competition folder: ") and f"{tmp_path / 'no_folder'}/test/test_without_label.csv: file not found" in err
+
+
+def test_each_run_gets_a_new_submission_folder_even_in_the_same_second(tmp_path):
+    first = new_submission_folder(tmp_path / "subs", "demo-seed0", stamp="20261205-120000")
+    (first / "submission_f1.csv").write_text("Id,labels\n")
+    again = [new_submission_folder(tmp_path / "subs", "demo-seed0", stamp="20261205-120000") for _ in range(2)]
+    assert [p.name for p in again] == ["demo-seed0-20261205-120000x", "demo-seed0-20261205-120000xx"]
+    assert all(p.is_dir() and not any(p.iterdir()) for p in again)  # new and empty
+    assert (first / "submission_f1.csv").read_text() == "Id,labels\n"  # the first run's file untouched
+    assert new_submission_folder(tmp_path / "subs", "demo-seed1").name.startswith("demo-seed1-20")

@@ -29,6 +29,23 @@ class SubmissionError(ValueError):
     pass
 
 
+def new_submission_folder(submission_dir, name: str, stamp: str | None = None) -> Path:
+    """A new, empty folder `<name>-<stamp>` for one run's files (stamp: local time to the
+    second), with "x" appended until the name is free: a run finishing in the same second as
+    another (seeds run side by side, say) never writes into the other's folder. mkdir is the
+    test, so two runs cannot both take one name."""
+    import time
+
+    out = Path(submission_dir) / f"{name}-{stamp or time.strftime('%Y%m%d-%H%M%S')}"
+    Path(submission_dir).mkdir(parents=True, exist_ok=True)
+    while True:
+        try:
+            out.mkdir()
+            return out
+        except FileExistsError:
+            out = out.with_name(out.name + "x")
+
+
 def _atomic_write(path: Path, write, validate) -> Path:
     path = Path(path)
     if path.exists():
