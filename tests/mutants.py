@@ -520,6 +520,11 @@ MUTANTS = [
     ("utils/profiles.py", "        **PAPER_LOSS,\n", "", "test_notebooks.py"),  # the paper profile trains BCE
     ("utils/profiles.py", '    "source": "bag",  # what 06', '    "source": "bag+floor",  # what 06',
      "test_notebooks.py"),  # the cpu, gpu and paper profiles blend in the floor
+    # Notebook sweep seed 139:
+    ("notebooks/00_demo_data.ipynb", '"build_demo_data = True ', '"build_demo_data = False ',
+     "test_interactive.py"),  # stepping through 00 without data stops
+    ("utils/submission.py", "            out.mkdir()\n", "            out.mkdir(exist_ok=True)\n",
+     "test_submission.py"),  # a second run in the same second writes into the first's folder
 ]
 
 
@@ -536,13 +541,15 @@ SLOW_TESTS = {p.name for p in (ROOT / "tests").glob("test_*.py")
 
 
 # What a swap in a notebook runs (--files notebooks/...): the checks of its parameters cell,
-# the demo chain and the checks of its outputs, then every other profile's chain on 21 bags
-# (paper, gpu and cpu take branches the demo does not). About 8 minutes on one thread for a
-# swap the demo chain catches, 14 for a survivor.
+# the demo chain and the checks of its outputs, every other profile's chain on 21 bags
+# (paper, gpu and cpu take branches the demo does not), then the notebooks stepped through
+# with their own defaults. About 8 minutes on one thread for a swap the demo chain catches,
+# 16 for a survivor.
 NOTEBOOK_TESTS = ("test_notebooks.py test_chain.py::test_chain_writes_validated_submissions_and_learns "
                   "test_chain.py::test_kfold_mode_scores_every_training_bag_out_of_fold "
                   "test_chain.py::test_explain_notebook_saves_its_figures "
-                  "test_chain.py::test_executed_notebooks_hold_no_stderr_and_no_warning test_profiles.py")
+                  "test_chain.py::test_executed_notebooks_hold_no_stderr_and_no_warning test_profiles.py "
+                  "test_interactive.py")
 
 
 def operator_mutants(files=None) -> list[tuple[str, str, str, str]]:

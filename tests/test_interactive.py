@@ -1,0 +1,47 @@
+"""Stepping through the notebooks by hand: each runs with its own defaults, from a copy of the
+notebooks folder, one after the other, as a user does in Jupyter (slow: about two minutes).
+
+The pipeline passes every notebook its work folder, data folder and the profile's values, so
+the chain tests never see the defaults that an interactive user runs: the work folder each
+notebook finds the one before in, building the demo data when there is none, the single split.
+Only the schedules are cut here, as a user in a hurry would."""
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import papermill as pm
+import pytest
+
+from utils.pipeline import NOTEBOOK_DIR, PAPERMILL_OPTIONS, declared_parameters
+from utils.rundir import load_run, read_json
+from utils.submission import validate_auc, validate_f1
+
+pytestmark = pytest.mark.slow
+SHORT = {"demo_bags": 120, "warmup_epochs": 1, "cnn_epochs": 3, "cnn_lr_T": 3, "lstm_epochs": 3}
+
+
+def test_the_notebooks_run_in_order_with_their_own_defaults(tmp_path):
+    notebooks = shutil.copytree(NOTEBOOK_DIR, tmp_path / "notebooks")
+    (tmp_path / "executed").mkdir()
+    for path in sorted(notebooks.glob("0*.ipynb")):
+        pm.execute_notebook(str(path), str(tmp_path / "executed" / path.name), cwd=str(notebooks),
+                            parameters={k: v for k, v in SHORT.items() if k in declared_parameters(path)},
+                            **PAPERMILL_OPTIONS)
+    work, data = tmp_path / "runs/interactive", tmp_path / "data/demo"  # "../runs/...", "../data/..."
+    assert (data / "train/train.csv").exists() and read_json(work / "data.json")["data_dir"] == str(data.resolve())
+    comp, train, valid = load_run(work)
+    assert len(comp.train) + len(comp.test) == SHORT["demo_bags"] and not (work / "fold0").exists()
+    assert len(train) + len(valid) == len(comp.train) and valid  # the single validation split
+    tuned = read_json(work / "thresholds.json")
+    assert tuned["source"] == "bag+floor"  # the demo profile's, tuned on the validation bags
+    assert len(np.load(work / "preds/bag+floor_valid.npy")) == len(valid)
+    written = read_json(work / "submission.json")  # paths as 07 saw them, from the notebooks folder
+    f1, auc = ((notebooks / written[kind]).resolve() for kind in ("f1", "auc"))
+    assert f1.parent.parent == (tmp_path / "submissions").resolve()  # "../submissions"
+    ids = [b.gene_stage for b in comp.test]
+    validate_f1(f1, ids)
+    validate_auc(auc, ids)
+    executed = json.loads((tmp_path / "executed/03_cnn_tempering.ipynb").read_text())
+    assert "starting from the warm-up" in json.dumps(executed["cells"])  # 02's backbone, found by 03
+    assert (work / "figures/explain_attention.png").exists()  # 08 found 05's attention head
