@@ -556,7 +556,6 @@ def operator_mutants(files=None) -> list[tuple[str, str, str, str]]:
     """One mutant per swap from SWAPS that a code line holds (the first place on the line),
     tested by the tests MUTANTS names for that file, less those that run
     whole chains (minutes a mutant): a survivor in a file they test may still be caught there."""
-    import ast
     from collections import defaultdict
 
     tests_for = defaultdict(set)
@@ -571,31 +570,14 @@ def operator_mutants(files=None) -> list[tuple[str, str, str, str]]:
         if not file.startswith("utils/") or not fast:
             continue
         source = (ROOT / file).read_text()
-        lines = source.splitlines(keepends=True)
-        code_lines = set()
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, (ast.Compare, ast.BoolOp, ast.BinOp, ast.Call, ast.Subscript)) or (
-                    isinstance(node, ast.Constant) and isinstance(node.value, bool)):
-                code_lines.update(range(node.lineno, node.end_lineno + 1))
-        for n in sorted(code_lines):
-            line = lines[n - 1]
-            if line.lstrip().startswith("#") or source.count(line) != 1:
-                continue
-            code = line.split("  #")[0]
-            for swap in ((a, b) for a, b in SWAPS if a in code):
-                mutant = line.replace(*swap, 1)
-                try:  # "w - 1.0" loses " - 1" to "w.0": not a bug, a syntax error
-                    ast.parse(source.replace(line, mutant))
-                except SyntaxError:
-                    continue
-                found.append((file, line, mutant, " ".join(sorted(fast))))
+        found += [(file, line, mutant, " ".join(sorted(fast)))
+                  for line, mutant in _line_swaps(source, lambda line: source.count(line) == 1)]
     return found
 
 
 def _notebook_mutants(file: str) -> list[tuple[str, str, str, str]]:
     """The swaps of operator_mutants in a notebook's code cells, as its .ipynb text holds each
     line (a JSON string), tested by the chains that run it: NOTEBOOK_TESTS."""
-    import ast
     import json
 
     def as_stored(line):  # how nbformat writes a source line: a JSON string, UTF-8 kept
@@ -604,28 +586,38 @@ def _notebook_mutants(file: str) -> list[tuple[str, str, str, str]]:
     text = (ROOT / file).read_text()
     found = []
     for cell in json.loads(text)["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        lines = cell["source"] if isinstance(cell["source"], list) else cell["source"].splitlines(keepends=True)
-        source = "".join(lines)
-        code_lines = set()
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, (ast.Compare, ast.BoolOp, ast.BinOp, ast.Call, ast.Subscript)) or (
-                    isinstance(node, ast.Constant) and isinstance(node.value, bool)):
-                code_lines.update(range(node.lineno, node.end_lineno + 1))
-        for n in sorted(code_lines):
-            line = lines[n - 1]
-            if line.lstrip().startswith("#") or text.count(as_stored(line)) != 1:
-                continue
-            code = line.split("  #")[0]
-            for swap in ((a, b) for a, b in SWAPS if a in code):
-                mutant = line.replace(*swap, 1)
-                try:
-                    ast.parse(source.replace(line, mutant))
-                except SyntaxError:
-                    continue
-                found.append((file, as_stored(line), as_stored(mutant), NOTEBOOK_TESTS))
+        if cell["cell_type"] == "code":
+            source = "".join(cell["source"])
+            found += [(file, as_stored(line), as_stored(mutant), NOTEBOOK_TESTS)
+                      for line, mutant in _line_swaps(source, lambda line: text.count(as_stored(line)) == 1)]
     return found
+
+
+def _line_swaps(source: str, found_once) -> list[tuple[str, str]]:
+    """(line, its mutant) for each swap on a code line of `source` that still parses; a line
+    that `found_once` says is not found exactly once in its file is left out."""
+    import ast
+
+    lines = source.splitlines(keepends=True)
+    code_lines = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Compare, ast.BoolOp, ast.BinOp, ast.Call, ast.Subscript)) or (
+                isinstance(node, ast.Constant) and isinstance(node.value, bool)):
+            code_lines.update(range(node.lineno, node.end_lineno + 1))
+    swaps = []
+    for n in sorted(code_lines):
+        line = lines[n - 1]
+        if line.lstrip().startswith("#") or not found_once(line):
+            continue
+        code = line.split("  #")[0]
+        for swap in ((a, b) for a, b in SWAPS if a in code):
+            mutant = line.replace(*swap, 1)
+            try:  # "w - 1.0" loses " - 1" to "w.0": not a bug, a syntax error
+                ast.parse(source.replace(line, mutant))
+            except SyntaxError:
+                continue
+            swaps.append((line, mutant))
+    return swaps
 
 
 def stale(numbers=None) -> list[str]:
