@@ -525,6 +525,12 @@ MUTANTS = [
      "test_interactive.py"),  # stepping through 00 without data stops
     ("utils/submission.py", "            out.mkdir()\n", "            out.mkdir(exist_ok=True)\n",
      "test_submission.py"),  # a second run in the same second writes into the first's folder
+    ("notebooks/04_feature_dump.ipynb", "grayscale=in_chans == 1)", "grayscale=in_chans != 1)",
+     "test_profiles.py::test_profile_runs_end_to_end[cpu]"),  # an RGB CNN fed grey images
+    ("notebooks/06_threshold_tuning.ipynb", '"if n_folds >= 2:\\n"', '"if n_folds > 2:\\n"',
+     "test_profiles.py::test_profile_runs_end_to_end[cpu]"),  # 2 folds tuned as one split
+    ("notebooks/06_threshold_tuning.ipynb", '"tp = (pred & (y_valid == 1))', '"tp = (pred & (y_valid != 1))',
+     "test_chain.py::test_kfold_mode_scores_every_training_bag_out_of_fold"),  # the per-label F1 table
 ]
 
 
