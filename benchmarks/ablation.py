@@ -31,9 +31,10 @@ Rows build on each other as in the paper (each adds one idea to the row it names
 
 The rows from +loss on use the profile's backbone (RegNetY-200MF in every profile but
 `gpu`; `-p backbone` changes it); the rows after +loss train with the profile's loss (the
-paper's in `paper`, plain BCE in the others; `-p gamma_start` and the like change it). `--style real` generates images as hard as real ones
-(utils.synthetic); `-p in_chans 3` trains on colour images. Every row tunes per-label thresholds on its validation bags (or out-of-fold bags) and is
-scored on the generator's hidden test labels, which no row sees. The dataset is the same
+paper's in `paper`, plain BCE in the others; `-p gamma_start` and the like change it).
+`--style real` generates images as hard as real ones (utils.synthetic); `-p in_chans 3`
+trains on colour images. Every row tunes per-label thresholds on its validation bags (or
+out-of-fold bags) and is scored on the generator's hidden test labels, which no row sees. The dataset is the same
 for all seeds (`--data-seed`); a seed changes the split, initialisation, data order and
 augmentation. `seconds` is the wall time to produce that row from the cached images,
 counting the stages it shares with earlier rows. `--jobs N` runs each seed's groups of rows

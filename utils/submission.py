@@ -13,6 +13,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,6 @@ def new_submission_folder(submission_dir, name: str, stamp: str | None = None) -
     second), with "x" appended until the name is free: a run finishing in the same second as
     another (seeds run side by side, say) never writes into the other's folder. mkdir is the
     test, so two runs cannot both take one name."""
-    import time
-
     out = Path(submission_dir) / f"{name}-{stamp or time.strftime('%Y%m%d-%H%M%S')}"
     Path(submission_dir).mkdir(parents=True, exist_ok=True)
     while True:
