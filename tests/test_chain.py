@@ -193,6 +193,8 @@ def test_explain_notebook_saves_its_figures(demo_run):
         with Image.open(work / "figures" / f"{name}.png") as im:  # a real picture, not an empty canvas
             grey = np.asarray(im.convert("L"), dtype=float)
         assert min(grey.shape) > 150 and (grey < 128).mean() > 0.02 and grey.std() > 20, name
+    # The attention weights shown are those of 05's own head, whose predictions were submitted.
+    assert "attention weights of 05's attention head" in (work / "executed/08_explain.ipynb").read_text()
 
 
 def test_kfold_mode_scores_every_training_bag_out_of_fold(demo_run):

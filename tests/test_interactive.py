@@ -44,4 +44,5 @@ def test_the_notebooks_run_in_order_with_their_own_defaults(tmp_path):
     validate_auc(auc, ids)
     executed = json.loads((tmp_path / "executed/03_cnn_tempering.ipynb").read_text())
     assert "starting from the warm-up" in json.dumps(executed["cells"])  # 02's backbone, found by 03
-    assert (work / "figures/explain_attention.png").exists()  # 08 found 05's attention head
+    assert (work / "figures/explain_attention.png").exists()
+    assert "attention weights of 05's attention head" in (tmp_path / "executed/08_explain.ipynb").read_text()

@@ -56,6 +56,9 @@ def test_profile_runs_end_to_end(profile, small_dir, tmp_path):
                     if "injected-parameters" in c["metadata"].get("tags", [])]
         assert "tta_flip = True" in "".join(injected[0]["source"])
         assert "BiLSTMBagHead" in (work / "executed/05_bilstm.ipynb").read_text()
+        # A BiLSTM weighs no image: 08 fits a small attention head to show, and says so.
+        assert "attention head fitted here on the CNN's features (05 trained bilstm" in (
+            work / "executed/08_explain.ipynb").read_text()
         history = np.genfromtxt(work / "cnn/history.csv", delimiter=",", names=True)
         assert len(history) == 2
     if profile == "gpu":
