@@ -531,6 +531,11 @@ MUTANTS = [
      "test_profiles.py::test_profile_runs_end_to_end[cpu]"),  # 2 folds tuned as one split
     ("notebooks/06_threshold_tuning.ipynb", '"tp = (pred & (y_valid == 1))', '"tp = (pred & (y_valid != 1))',
      "test_chain.py::test_kfold_mode_scores_every_training_bag_out_of_fold"),  # the per-label F1 table
+    # Session 27: 03's Fig. 2 comparison had never run in a test.
+    ("notebooks/03_cnn_tempering.ipynb", '\\"weights + tempering\\": (True, True)', '\\"weights + tempering\\": (True, False)',
+     "test_interactive.py::test_fig2_trains_no_weights_weights_and_tempering_as_three_runs"),  # no tempering
+    ("notebooks/03_cnn_tempering.ipynb", '"compare_weighting = False ', '"compare_weighting = True  ',
+     "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),  # 3 more CNNs unasked
 ]
 
 

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import papermill as pm
 import pytest
 
@@ -44,5 +45,32 @@ def test_the_notebooks_run_in_order_with_their_own_defaults(tmp_path):
     validate_auc(auc, ids)
     executed = json.loads((tmp_path / "executed/03_cnn_tempering.ipynb").read_text())
     assert "starting from the warm-up" in json.dumps(executed["cells"])  # 02's backbone, found by 03
+    assert not (work / "cnn_compare").exists()  # Fig. 2's three extra CNNs only when asked
     assert (work / "figures/explain_attention.png").exists()
     assert "attention weights of 05's attention head" in (tmp_path / "executed/08_explain.ipynb").read_text()
+
+
+def test_fig2_trains_no_weights_weights_and_tempering_as_three_runs(tmp_path):
+    """03's optional comparison (the paper's Fig. 2): the three runs differ only where they should.
+    Same seed and start: with weights and with tempered weights agree bit for bit in the epoch
+    tempering starts at (the full w_m still holds there), and part after it; without weights
+    differs from the start."""
+    notebooks = shutil.copytree(NOTEBOOK_DIR, tmp_path / "notebooks")
+    short = {**SHORT, "demo_bags": 60, "cnn_epochs": 3, "temper_start": 0, "temper_half_period": 2, "temper_freeze": 10}
+    for name, extra in [("00_demo_data.ipynb", {}),
+                        ("03_cnn_tempering.ipynb", {"compare_weighting": True, "init_from_warmup": False})]:
+        path = notebooks / name
+        pm.execute_notebook(str(path), str(tmp_path / name), cwd=str(notebooks),
+                            parameters={k: v for k, v in {**short, **extra}.items() if k in declared_parameters(path)},
+                            **PAPERMILL_OPTIONS)
+    work = tmp_path / "runs/interactive"
+    runs = {name: h.reset_index(drop=True)
+            for name, h in pd.read_csv(work / "cnn_compare/history.csv").groupby("variant", sort=False)}
+    assert list(runs) == ["no weights", "weights", "weights + tempering"]
+    assert all(list(h.epoch) == [0, 1, 2] for h in runs.values())
+    plain, weighted, tempered = (runs[k].train_loss.to_numpy() for k in runs)
+    assert plain[0] != weighted[0]
+    assert tempered[0] == weighted[0] and (tempered[1:] != weighted[1:]).all()
+    assert list(runs["weights"].weight_strength) == [1, 1, 1]
+    assert list(runs["weights + tempering"].weight_strength.round(6)) == [1, 0.5, 0]  # cosine, half period 2
+    assert (work / "figures/cnn_weighting_comparison.png").exists()
