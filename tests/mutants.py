@@ -536,6 +536,8 @@ MUTANTS = [
      "test_interactive.py::test_fig2_trains_no_weights_weights_and_tempering_as_three_runs"),  # no tempering
     ("notebooks/03_cnn_tempering.ipynb", '"compare_weighting = False ', '"compare_weighting = True  ',
      "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),  # 3 more CNNs unasked
+    ("notebooks/02_swav_warmup.ipynb", '"channels_last = True ', '"channels_last = False',
+     "test_notebooks.py"),  # the warm-up in NCHW, the CNN in NHWC: only a GPU would show it
 ]
 
 

@@ -48,6 +48,19 @@ def test_the_feature_dump_sees_images_as_the_cnn_trained():
         assert params["03"][name]["default"] == params["04"][name]["default"], name
 
 
+def test_a_parameter_several_notebooks_declare_has_one_default():
+    # Stepping through by hand, or under a profile that does not name it, each notebook runs
+    # its own default: 02 warming up channels-last and 03 training without it would each look
+    # right alone, and only a GPU would show that they part.
+    defaults = {}
+    for path in NOTEBOOKS:
+        for name, param in pm.inspect_notebook(str(path)).items():
+            defaults.setdefault(name, {})[path.stem[:2]] = param["default"]
+    differ = {name: seen for name, seen in defaults.items() if len(set(seen.values())) > 1}
+    assert not differ, differ
+    assert {"amp", "channels_last", "select_metric", "device"} <= {n for n, seen in defaults.items() if len(seen) > 1}
+
+
 def test_stepping_through_by_hand_runs_the_demo_profile():
     # README: the defaults are the demo profile's, but for the single validation split. A
     # default left at the paper's value (the focal loss, say) gives an interactive user another
