@@ -38,12 +38,13 @@ def assemble_out_of_fold(n_bags: int, fold_rows: list, fold_preds: list) -> np.n
     return oof
 
 
-def load_finite(path) -> np.ndarray:
-    """A saved (rows, labels) array; a NaN or inf stops here, naming the file and the row."""
+def load_finite(path, ids=None) -> np.ndarray:
+    """A saved (rows, labels) array; a NaN or inf stops here, naming the file and the row
+    (and the row's bag, given the bags' `ids`)."""
     values = np.load(path)
     bad = np.flatnonzero(~np.isfinite(values).all(1))
     if len(bad):
-        raise ValueError(f"{path}: NaN or inf in row {int(bad[0])}")
+        raise ValueError(f"{path}: NaN or inf in row {int(bad[0])}" + (f" ({ids[bad[0]]})" if ids else ""))
     return values
 
 

@@ -26,7 +26,7 @@ METRICS = ["auc_within_stage", "macro_f1", "sample_f1", "score"]
 FLOORS = {"floor_prior": "stage prior", "floor_thumbnails": "thumbnails + logistic regression"}
 
 
-def _floors(path: Path) -> dict:
+def floor_summary(path: Path) -> dict:
     """The two floors of 07's scores/floors.json, each as one "within-stage AUC / macro-F1 /
     sample-F1" text, on the hidden test bags where 07 scored them."""
     rows = read_json(path)
@@ -72,7 +72,7 @@ def describe_run(work: Path) -> dict:
                 scores = scores[key] if key else scores
                 row.update({f"{prefix}_{m}": scores.get(m) for m in METRICS})
         if (work / "scores/floors.json").exists():
-            row.update(_floors(work / "scores/floors.json"))
+            row.update(floor_summary(work / "scores/floors.json"))
         if (work / "timings.json").exists():
             row["minutes"] = round(sum(read_json(work / "timings.json").values()) / 60, 1)
         if (work / "submission.json").exists():
