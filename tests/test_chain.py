@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from conftest import check_blend_and_thresholds
 
+from utils import ensemble
 from utils.blend import floor_for_run
 from utils.cache import build_cache
 from utils.metrics import evaluate
@@ -245,6 +246,52 @@ def test_stacking_on_out_of_fold_probabilities_runs_from_05(demo_run, tmp_path):
     assert not np.allclose(oof, np.load(work / "preds/bag_oof.npy"))  # another bag model's predictions
     y, m = _train_targets(stacked)
     assert evaluate(y, oof, mask=m)["auc_within_stage"] > 0.6  # it learns from the stacked inputs
+
+
+def test_an_ensemble_of_runs_averages_them_and_tunes_again(demo_run, tmp_path, capsys):
+    root, work, result = demo_run
+    subs = tmp_path / "subs"
+    # One run alone is 07's submission, byte for byte.
+    assert ensemble.main([str(work), "--submission-dir", str(subs), "--name", "one"]) == 0
+    one = next(subs.glob("one-*"))
+    assert (one / "submission_f1.csv").read_bytes() == Path(result["f1"]).read_bytes()
+    assert (one / "submission_auc.csv").read_bytes() == Path(result["auc"]).read_bytes()
+    # A second member on the same bags: the demo run's submitted probabilities, squared.
+    other = tmp_path / "other"
+    for name in ["data.json", "split.csv", "thresholds.json"]:
+        (other / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(work / name, other / name)
+    p_oof, p_test = (np.load(work / f"preds/bag+floor_{part}.npy") for part in ("oof", "test"))
+    (other / "preds").mkdir()
+    np.save(other / "preds/bag+floor_oof.npy", p_oof ** 2)
+    np.save(other / "preds/bag+floor_test.npy", p_test ** 2)
+    assert ensemble.main([str(work), str(other), "--submission-dir", str(subs), "--name", "two"]) == 0
+    printed = capsys.readouterr().out
+    two = next(subs.glob("two-*"))
+    comp, _, _ = load_run(work)
+    ids = [b.gene_stage for b in comp.test]
+    y, m = _train_targets(work)
+    mean_oof, mean_test = (p_oof + p_oof ** 2) / 2, (p_test + p_test ** 2) / 2
+    thresholds = tune_thresholds(y, mean_oof, mask=m)  # the demo tunes for macro-F1, on every training bag
+    manifest = read_json(two / "manifest.json")
+    assert manifest["thresholds"] == thresholds.tolist() and manifest["ensemble_of"] == [str(work), str(other)]
+    m_test = np.stack([b.mask for b in comp.test])
+    pred = apply_thresholds(mean_test, thresholds, m_test)
+    rows = [line.split(",") for line in (two / "submission_f1.csv").read_text().splitlines()[1:]]
+    assert [r[0] for r in rows] == ids
+    assert [r[1] for r in rows] == [" ".join(str(j) for j in np.flatnonzero(p)) for p in pred]
+    auc_rows = [line.split(",") for line in (two / "submission_auc.csv").read_text().splitlines()[1:]]
+    assert np.allclose(np.array([r[1:] for r in auc_rows], dtype=float), mean_test, atol=5e-7)
+    y_test = hidden_test_targets(work / "data", ids)
+    assert manifest["test_hidden"] == pytest.approx(evaluate(y_test, mean_test, pred, mask=m_test))
+    assert "ensemble of 2 " in printed and str(other) in printed
+    assert "floor: thumbnails + logistic regression " in printed  # beside the model's scores
+    # A member with a NaN is refused naming its file, row and bag, and nothing is written.
+    p_test[3, 5] = np.nan
+    np.save(other / "preds/bag+floor_test.npy", p_test)
+    assert ensemble.main([str(work), str(other), "--submission-dir", str(subs), "--name", "nan"]) == 2
+    assert f"bag+floor_test.npy: NaN or inf in row 3 ({ids[3]})" in capsys.readouterr().err
+    assert not list(subs.glob("nan-*"))
 
 
 def test_executed_notebooks_hold_no_stderr_and_no_warning(demo_run):

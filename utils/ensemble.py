@@ -1,0 +1,146 @@
+"""Several finished runs averaged into one submission: the Kaggle seed or model ensemble.
+
+    python -m utils.ensemble runs/demo-seed0 runs/demo-seed1 runs/demo-seed2 [--name NAME]
+
+Each run gives the bag probabilities that 06 tuned its thresholds on (out of fold in K-fold
+mode, else its validation split) and its test probabilities, for the `source` it submitted.
+Their mean is tuned again with 06's objective, and both Kaggle files are written as 07
+writes them, in a new folder, with a manifest naming the runs. Averaging needs the same
+tuning bags in every run: K-fold runs always score every training bag, whatever their seed;
+single-split runs only share a split when they share the seed that drew it. The members'
+scores on those bags stand beside the ensemble's (hidden test labels too, for generated data).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .folds import load_finite, n_folds_of
+from .metrics import evaluate
+from .rundir import load_run, read_json, require
+from .runs import FLOORS, floor_summary
+from .submission import code_version, new_submission_folder, write_auc, write_f1, write_manifest
+from .synthetic import hidden_test_targets
+from .thresholds import apply_thresholds, tune_for_sample_f1, tune_thresholds
+
+
+def load_member(work_dir) -> dict:
+    """One finished run: its tuning and test probabilities with the bags they belong to."""
+    work_dir = Path(work_dir)
+    require(work_dir, "thresholds.json", "data.json", "split.csv")
+    tuned = read_json(work_dir / "thresholds.json")
+    source = tuned["source"]
+    comp, _, valid = load_run(work_dir)
+    kfold = n_folds_of(work_dir) >= 2  # 06 tuned on every training bag, out of fold
+    tune_path = work_dir / f"preds/{source}_{'oof' if kfold else 'valid'}.npy"
+    tune_bags = comp.train if kfold else valid
+    test_path = work_dir / f"preds/{source}_test.npy"
+    require(work_dir, str(tune_path.relative_to(work_dir)), str(test_path.relative_to(work_dir)))
+    member = {"work_dir": work_dir, "source": source, "objective": tuned.get("objective", "macro"),
+              "data_dir": read_json(work_dir / "data.json")["data_dir"], "comp": comp,
+              "tune_ids": [b.gene_stage for b in tune_bags], "tune_bags": tune_bags,
+              "valid_tuned": tuned["valid_tuned"]}
+    for part, path, bags in (("p_tune", tune_path, tune_bags), ("p_test", test_path, comp.test)):
+        p = load_finite(path, [b.gene_stage for b in bags])
+        if p.shape != (len(bags), 30):
+            raise ValueError(f"{path}: shape {p.shape}, expected ({len(bags)}, 30) for the run's bags")
+        member[part] = p
+    return member
+
+
+def check_aligned(members: list[dict]) -> None:
+    """Refuse runs whose probabilities do not belong to the same bags, naming the two runs."""
+    first = members[0]
+    for m in members[1:]:
+        pair = f"{first['work_dir']} and {m['work_dir']}"
+        if m["data_dir"] != first["data_dir"]:
+            raise ValueError(f"{pair} ran on other data: {first['data_dir']} and {m['data_dir']}")
+        if m["tune_ids"] != first["tune_ids"]:
+            raise ValueError(f"{pair} tuned their thresholds on other bags (single splits drawn with other "
+                             "seeds?): ensemble K-fold runs (--folds K), whose out-of-fold predictions "
+                             "cover every training bag, or single-split runs of one seed")
+        if m["objective"] != first["objective"]:
+            raise ValueError(f"{pair} tuned for other objectives: {first['objective']} and {m['objective']}")
+
+
+def average_members(members: list[dict]) -> dict:
+    """The members' mean probabilities, thresholds tuned on them as 06 tunes, and scores."""
+    check_aligned(members)
+    first = members[0]
+    y = np.stack([b.target for b in first["tune_bags"]])
+    mask = np.stack([b.mask for b in first["tune_bags"]])
+    p_tune = np.mean([m["p_tune"] for m in members], axis=0)
+    p_test = np.mean([m["p_test"] for m in members], axis=0)
+    thresholds = tune_thresholds(y, p_tune, mask=mask)
+    if first["objective"] == "sample":
+        thresholds = tune_for_sample_f1(y, p_tune, thresholds, mask=mask)
+    tuned = evaluate(y, p_tune, apply_thresholds(p_tune, thresholds, mask), mask=mask)
+    return {"p_tune": p_tune, "p_test": p_test, "thresholds": thresholds, "valid_tuned": tuned}
+
+
+def write_ensemble(members: list[dict], ensemble: dict, submission_dir, name: str) -> dict:
+    """Both Kaggle files and a manifest in a new folder; the hidden test scores where known."""
+    comp = members[0]["comp"]
+    ids = [b.gene_stage for b in comp.test]
+    m_test = np.stack([b.mask for b in comp.test])
+    pred = apply_thresholds(ensemble["p_test"], ensemble["thresholds"], m_test)
+    out = new_submission_folder(submission_dir, name)
+    f1_path = write_f1(out / "submission_f1.csv", ids, pred)
+    auc_path = write_auc(out / "submission_auc.csv", ids, np.clip(ensemble["p_test"], 0, 1))
+    y_test = hidden_test_targets(members[0]["data_dir"], ids)
+    test_scores = None if y_test is None else evaluate(y_test, ensemble["p_test"], pred, mask=m_test)
+    manifest = write_manifest(out / "manifest.json", ensemble_of=[str(m["work_dir"]) for m in members],
+                              sources=[m["source"] for m in members], objective=members[0]["objective"],
+                              data={"data_dir": members[0]["data_dir"]}, code_version=code_version(),
+                              valid_scores=ensemble["valid_tuned"], test_hidden=test_scores,
+                              thresholds=ensemble["thresholds"].tolist(),
+                              files={"f1": f1_path.name, "auc": auc_path.name})
+    return {"f1": f1_path, "auc": auc_path, "manifest": manifest, "test_hidden": test_scores}
+
+
+def _scores(d: dict | None) -> str:
+    return "-" if not d else " / ".join(f"{d[k]:.3f}" for k in ("auc_within_stage", "macro_f1", "sample_f1"))
+
+
+def scores_table(members: list[dict], ensemble: dict, written: dict) -> pd.DataFrame:
+    """Within-stage AUC / macro-F1 / sample-F1 of each run, the ensemble and the first run's
+    floors (07's: on the hidden test labels of generated data, else out of fold)."""
+    rows = {}
+    for m in members:
+        hidden = m["work_dir"] / "scores/test_hidden.json"
+        rows[str(m["work_dir"])] = (_scores(m["valid_tuned"]), _scores(read_json(hidden) if hidden.exists() else None))
+    rows[f"ensemble of {len(members)}"] = (_scores(ensemble["valid_tuned"]), _scores(written["test_hidden"]))
+    floors = members[0]["work_dir"] / "scores/floors.json"
+    if floors.exists():
+        for column, name in FLOORS.items():
+            summary = floor_summary(floors).get(column, "-")
+            rows[f"floor: {name}"] = (summary, "-") if summary.endswith("(oof)") else ("-", summary)
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=["tuning bags (tuned there)", "hidden test"])
+    table.index.name = "within-stage AUC / macro-F1 / sample-F1"
+    return table
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m utils.ensemble", description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="finished run folders (07 has run in each)")
+    parser.add_argument("--submission-dir", type=Path, default=Path("submissions"))
+    parser.add_argument("--name", default="", help="submission folder name (default: ensemble-<N>runs)")
+    args = parser.parse_args(argv)
+    try:
+        members = [load_member(w) for w in args.runs]
+        ensemble = average_members(members)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    written = write_ensemble(members, ensemble, args.submission_dir, args.name or f"ensemble-{len(members)}runs")
+    print(scores_table(members, ensemble, written).to_string())
+    print(f"F1 file:  {written['f1']}\nAUC file: {written['auc']}\nmanifest: {written['manifest']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
