@@ -544,6 +544,8 @@ MUTANTS = [
      "test_ensemble.py"),  # tuned for the other leaderboard
     ("utils/ensemble.py", 'if m["tune_ids"] != first["tune_ids"]:', 'if len(m["tune_ids"]) != len(first["tune_ids"]):',
      "test_ensemble.py"),  # two single splits of other seeds averaged row by row
+    ("utils/ensemble.py", 'r["data"].get("fingerprint")', 'r["data"].get("data_dir")',
+     "test_ensemble.py"),  # a folder regenerated between two runs
 ]
 
 

@@ -20,7 +20,8 @@ def _members(n_members=3, n_bags=100, objective="macro", seed=0):
     members = []
     for k in range(n_members):
         p_tune = np.clip(0.6 * y + rng.normal(0.2, 0.25, y.shape), 0, 1)  # noisy, each member its own noise
-        members.append({"work_dir": Path(f"runs/r{k}"), "data_dir": "data/x", "objective": objective,
+        members.append({"work_dir": Path(f"runs/r{k}"), "data": {"data_dir": "data/x", "fingerprint": "f0"},
+                        "objective": objective,
                         "tune_ids": [b.gene_stage for b in bags], "tune_bags": bags,
                         "p_tune": p_tune, "p_test": rng.random((7, 30))})
     return members, y, mask
@@ -51,7 +52,8 @@ def test_averaging_independent_noise_helps_here():
 
 
 @pytest.mark.parametrize("change, words", [
-    ({"data_dir": "data/other"}, "ran on other data"),
+    ({"data": {"data_dir": "data/other", "fingerprint": "f0"}}, "ran on other data"),
+    ({"data": {"data_dir": "data/x", "fingerprint": "f1"}}, "ran on other data"),  # regenerated there
     ({"tune_ids": [f"h{i}_s3" for i in range(100)]}, "tuned their thresholds on other bags"),
     ({"objective": "sample"}, "tuned for other objectives"),
 ])

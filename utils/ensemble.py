@@ -41,7 +41,7 @@ def load_member(work_dir) -> dict:
     test_path = work_dir / f"preds/{source}_test.npy"
     require(work_dir, str(tune_path.relative_to(work_dir)), str(test_path.relative_to(work_dir)))
     member = {"work_dir": work_dir, "source": source, "objective": tuned.get("objective", "macro"),
-              "data_dir": read_json(work_dir / "data.json")["data_dir"], "comp": comp,
+              "data": read_json(work_dir / "data.json"), "comp": comp,
               "tune_ids": [b.gene_stage for b in tune_bags], "tune_bags": tune_bags,
               "valid_tuned": tuned["valid_tuned"]}
     for part, path, bags in (("p_tune", tune_path, tune_bags), ("p_test", test_path, comp.test)):
@@ -57,8 +57,9 @@ def check_aligned(members: list[dict]) -> None:
     first = members[0]
     for m in members[1:]:
         pair = f"{first['work_dir']} and {m['work_dir']}"
-        if m["data_dir"] != first["data_dir"]:
-            raise ValueError(f"{pair} ran on other data: {first['data_dir']} and {m['data_dir']}")
+        seen = [(r["data"]["data_dir"], r["data"].get("fingerprint")) for r in (first, m)]
+        if seen[0] != seen[1]:
+            raise ValueError(f"{pair} ran on other data (folder, fingerprint): {seen[0]} and {seen[1]}")
         if m["tune_ids"] != first["tune_ids"]:
             raise ValueError(f"{pair} tuned their thresholds on other bags (single splits drawn with other "
                              "seeds?): ensemble K-fold runs (--folds K), whose out-of-fold predictions "
@@ -91,11 +92,11 @@ def write_ensemble(members: list[dict], ensemble: dict, submission_dir, name: st
     out = new_submission_folder(submission_dir, name)
     f1_path = write_f1(out / "submission_f1.csv", ids, pred)
     auc_path = write_auc(out / "submission_auc.csv", ids, np.clip(ensemble["p_test"], 0, 1))
-    y_test = hidden_test_targets(members[0]["data_dir"], ids)
+    y_test = hidden_test_targets(members[0]["data"]["data_dir"], ids)
     test_scores = None if y_test is None else evaluate(y_test, ensemble["p_test"], pred, mask=m_test)
     manifest = write_manifest(out / "manifest.json", ensemble_of=[str(m["work_dir"]) for m in members],
                               sources=[m["source"] for m in members], objective=members[0]["objective"],
-                              data={"data_dir": members[0]["data_dir"]}, code_version=code_version(),
+                              data=members[0]["data"], code_version=code_version(),
                               valid_scores=ensemble["valid_tuned"], test_hidden=test_scores,
                               thresholds=ensemble["thresholds"].tolist(),
                               files={"f1": f1_path.name, "auc": auc_path.name})
@@ -115,10 +116,11 @@ def scores_table(members: list[dict], ensemble: dict, written: dict) -> pd.DataF
         rows[str(m["work_dir"])] = (_scores(m["valid_tuned"]), _scores(read_json(hidden) if hidden.exists() else None))
     rows[f"ensemble of {len(members)}"] = (_scores(ensemble["valid_tuned"]), _scores(written["test_hidden"]))
     floors = members[0]["work_dir"] / "scores/floors.json"
-    if floors.exists():
-        for column, name in FLOORS.items():
-            summary = floor_summary(floors).get(column, "-")
-            rows[f"floor: {name}"] = (summary, "-") if summary.endswith("(oof)") else ("-", summary)
+    summary = floor_summary(floors) if floors.exists() else {}
+    for column, name in FLOORS.items():
+        text = summary.get(column)
+        if text:  # out of fold: beside the tuning bags' scores
+            rows[f"floor: {name}"] = (text, "-") if text.endswith("(oof)") else ("-", text)
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["tuning bags (tuned there)", "hidden test"])
     table.index.name = "within-stage AUC / macro-F1 / sample-F1"
     return table
