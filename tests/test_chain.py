@@ -258,11 +258,10 @@ def test_an_ensemble_of_runs_averages_them_and_tunes_again(demo_run, tmp_path, c
     assert (one / "submission_auc.csv").read_bytes() == Path(result["auc"]).read_bytes()
     # A second member on the same bags: the demo run's submitted probabilities, squared.
     other = tmp_path / "other"
+    (other / "preds").mkdir(parents=True)
     for name in ["data.json", "split.csv", "thresholds.json"]:
-        (other / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(work / name, other / name)
     p_oof, p_test = (np.load(work / f"preds/bag+floor_{part}.npy") for part in ("oof", "test"))
-    (other / "preds").mkdir()
     np.save(other / "preds/bag+floor_oof.npy", p_oof ** 2)
     np.save(other / "preds/bag+floor_test.npy", p_test ** 2)
     assert ensemble.main([str(work), str(other), "--submission-dir", str(subs), "--name", "two"]) == 0

@@ -41,11 +41,11 @@ def test_every_profile_value_reaches_a_notebook(profile):
 def test_the_feature_dump_sees_images_as_the_cnn_trained():
     # 04 rebuilds 03's CNN and runs it on every image. A parameter of 03's view of an image
     # that 04 does not declare stays at 04's own default whatever the profile says: the
-    # paper profile's float32 CNN had its features dumped in bf16 that way.
+    # paper profile's float32 CNN had its features dumped in bf16 that way. (That both
+    # defaults agree is the next test's, for every shared parameter.)
     params = {p.stem[:2]: pm.inspect_notebook(str(p)) for p in NOTEBOOKS}
     for name in ("backbone", "in_chans", "resize_hw", "out_hw", "amp"):
         assert name in params["03"] and name in params["04"], name
-        assert params["03"][name]["default"] == params["04"][name]["default"], name
 
 
 def test_a_parameter_several_notebooks_declare_has_one_default():

@@ -22,7 +22,7 @@ import pandas as pd
 from .folds import load_finite, n_folds_of
 from .metrics import evaluate
 from .rundir import load_run, read_json, require
-from .runs import FLOORS, floor_summary
+from .runs import FLOORS, floor_summary, scores_text
 from .submission import code_version, new_submission_folder, write_auc, write_f1, write_manifest
 from .synthetic import hidden_test_targets
 from .thresholds import apply_thresholds, tune_for_sample_f1, tune_thresholds
@@ -36,15 +36,15 @@ def load_member(work_dir) -> dict:
     source = tuned["source"]
     comp, _, valid = load_run(work_dir)
     kfold = n_folds_of(work_dir) >= 2  # 06 tuned on every training bag, out of fold
-    tune_path = work_dir / f"preds/{source}_{'oof' if kfold else 'valid'}.npy"
+    tune_name, test_name = f"preds/{source}_{'oof' if kfold else 'valid'}.npy", f"preds/{source}_test.npy"
     tune_bags = comp.train if kfold else valid
-    test_path = work_dir / f"preds/{source}_test.npy"
-    require(work_dir, str(tune_path.relative_to(work_dir)), str(test_path.relative_to(work_dir)))
+    require(work_dir, tune_name, test_name)
     member = {"work_dir": work_dir, "source": source, "objective": tuned.get("objective", "macro"),
               "data": read_json(work_dir / "data.json"), "comp": comp,
               "tune_ids": [b.gene_stage for b in tune_bags], "tune_bags": tune_bags,
               "valid_tuned": tuned["valid_tuned"]}
-    for part, path, bags in (("p_tune", tune_path, tune_bags), ("p_test", test_path, comp.test)):
+    for part, name, bags in (("p_tune", tune_name, tune_bags), ("p_test", test_name, comp.test)):
+        path = work_dir / name
         p = load_finite(path, [b.gene_stage for b in bags])
         if p.shape != (len(bags), 30):
             raise ValueError(f"{path}: shape {p.shape}, expected ({len(bags)}, 30) for the run's bags")
@@ -103,18 +103,15 @@ def write_ensemble(members: list[dict], ensemble: dict, submission_dir, name: st
     return {"f1": f1_path, "auc": auc_path, "manifest": manifest, "test_hidden": test_scores}
 
 
-def _scores(d: dict | None) -> str:
-    return "-" if not d else " / ".join(f"{d[k]:.3f}" for k in ("auc_within_stage", "macro_f1", "sample_f1"))
-
-
 def scores_table(members: list[dict], ensemble: dict, written: dict) -> pd.DataFrame:
     """Within-stage AUC / macro-F1 / sample-F1 of each run, the ensemble and the first run's
     floors (07's: on the hidden test labels of generated data, else out of fold)."""
     rows = {}
     for m in members:
         hidden = m["work_dir"] / "scores/test_hidden.json"
-        rows[str(m["work_dir"])] = (_scores(m["valid_tuned"]), _scores(read_json(hidden) if hidden.exists() else None))
-    rows[f"ensemble of {len(members)}"] = (_scores(ensemble["valid_tuned"]), _scores(written["test_hidden"]))
+        rows[str(m["work_dir"])] = (scores_text(m["valid_tuned"]),
+                                    scores_text(read_json(hidden) if hidden.exists() else None))
+    rows[f"ensemble of {len(members)}"] = (scores_text(ensemble["valid_tuned"]), scores_text(written["test_hidden"]))
     floors = members[0]["work_dir"] / "scores/floors.json"
     summary = floor_summary(floors) if floors.exists() else {}
     for column, name in FLOORS.items():

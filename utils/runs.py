@@ -26,6 +26,11 @@ METRICS = ["auc_within_stage", "macro_f1", "sample_f1", "score"]
 FLOORS = {"floor_prior": "stage prior", "floor_thumbnails": "thumbnails + logistic regression"}
 
 
+def scores_text(scores: dict | None) -> str:
+    """ "within-stage AUC / macro-F1 / sample-F1" of a scores dict, "-" for none."""
+    return "-" if not scores else " / ".join(f"{scores[m]:.3f}" for m in METRICS[:3])
+
+
 def floor_summary(path: Path) -> dict:
     """The two floors of 07's scores/floors.json, each as one "within-stage AUC / macro-F1 /
     sample-F1" text, on the hidden test bags where 07 scored them."""
@@ -35,7 +40,7 @@ def floor_summary(path: Path) -> dict:
     for column, name in FLOORS.items():
         for r in rows:
             if r["floor"] == name and r["bags"] == on:
-                out[column] = " / ".join(f"{r[m]:.3f}" for m in METRICS[:3]) + ("" if on == "hidden test" else " (oof)")
+                out[column] = scores_text(r) + ("" if on == "hidden test" else " (oof)")
     return out
 
 
