@@ -36,8 +36,8 @@ test-gpu: setup            ## on a GPU box: bf16 autocast, channels-last, same w
 
 # The GPU box has torch 2.11 and timm 1.0.29, not the pins, and the kit must run with both:
 # `make test-compat` runs `make test-fast` in a second venv with those versions and every other
-# pin as in requirements.txt (torch 2.11 brings its CUDA libraries: the venv takes 5.4 GB; not
-# in CI). `make test-compat COMPAT_TARGET=test` runs every test there.
+# pin as in requirements.txt (torch 2.11 brings its CUDA libraries: the venv takes 5.4 GB). CI runs
+# it after `make test`. `make test-compat COMPAT_TARGET=test` runs every test there.
 COMPAT_VENV   ?= .venv-compat
 COMPAT_TARGET ?= test-fast
 
