@@ -425,7 +425,8 @@ MUTANTS = [
     ("utils/splits.py", "    if n_groups < 2:", "    if n_groups <= 2:", "test_splits.py"),
     ("utils/train.py", "s.lstm_batch_size, generator, shuffle=True, within=True)",
      "s.lstm_batch_size, generator, shuffle=False, within=True)", "test_training_stages.py"),
-    ("utils/report.py", "    if len(argv) != 1:", "    if len(argv) < 1:", "test_report.py"),
+    ("utils/report.py", 'parser.add_argument("run_dir", type=Path,', 'parser.add_argument("run_dir", type=Path, nargs="*",',
+     "test_report.py"),
     ("utils/train.py", "s.cnn_batch_size, shuffle=True,", "s.cnn_batch_size, shuffle=False,", "test_training_stages.py"),
     ("utils/train.py", "s.warmup_batch_size, shuffle=True,", "s.warmup_batch_size, shuffle=False,", "test_training_stages.py"),
     ("utils/rundir.py", 'f"{split.cv_fold.max() + 1} folds")', 'f"{split.cv_fold.max()} folds")', "test_folds.py"),
@@ -546,6 +547,26 @@ MUTANTS = [
      "test_ensemble.py"),  # two single splits of other seeds averaged row by row
     ("utils/ensemble.py", 'r["data"].get("fingerprint")', 'r["data"].get("data_dir")',
      "test_ensemble.py"),  # a folder regenerated between two runs
+    # Session 28: every command answers --help; a member's files checked as they are read:
+    ("utils/report.py", 'if not (run_dir / "run.json").exists() and not (run_dir / "data.json").exists():',
+     "if run_dir.is_file():", "test_report.py"),  # a typo makes a folder holding an empty report
+    ("utils/runs.py", 'if __name__ == "__main__":', 'if __name__ == "main":',
+     "test_commands.py"),  # `python -m utils.runs` prints nothing at all
+    ("utils/folds.py", "if values.ndim != 2:", "if values.ndim > 2:", "test_folds.py"),  # numpy's AxisError instead
+    ("utils/ensemble.py", "if p.shape != (len(bags), 30):", "if len(p) != len(bags):",
+     "test_ensemble.py"),  # 29 labels averaged with 30
+    ("utils/ensemble.py", "tune_bags = comp.train if kfold else valid", "tune_bags = valid if kfold else comp.train",
+     "test_ensemble.py"),  # out-of-fold rows taken for the validation split's
+    ("utils/ensemble.py", 'p_test = np.average([m["p_test"] for m in members], axis=0, weights=weights)',
+     'p_test = np.mean([m["p_test"] for m in members], axis=0)', "test_ensemble.py"),  # weights tuned, not submitted
+    ("utils/ensemble.py", "or (weights < 0).any() or", "or", "test_ensemble.py"),  # a run subtracted
+    # Sweep seed 149:
+    ("utils/realism.py", "largest = 1 + int(np.argmax(", "largest = 1 - int(np.argmax(",
+     "test_realism.py"),  # the background taken for the embryo when a speck is labelled first
+    ("utils/metrics.py", "bad = np.argwhere(~np.isin(y, (0, 1)))[0]", "bad = np.argwhere(~np.isin(y, (0, 1)))[-1]",
+     "test_metrics_thresholds.py"),  # the last bad label named, not the first
+    ("utils/pipeline.py", 'if __name__ == "__main__":', 'if __name__ == "main":',
+     "test_commands.py"),  # `python -m utils.pipeline` does nothing, and says nothing
 ]
 
 
@@ -711,9 +732,11 @@ def _run_mutant(copy: Path, i: int, python: str, env: dict) -> tuple[str, str]:
     finally:
         path.write_text(source)
     lines = done.stdout.strip().splitlines()
-    # pytest's exit codes: 1 tests failed; 2 interrupted (a collection error); 5 no tests collected
-    verdict = {1: "caught", 2: "BROKE", 5: "BROKE"}.get(done.returncode, "SURVIVED")
-    return verdict, lines[-1] if lines else done.stderr.strip()[-120:]
+    # pytest's exit codes: 0 every test passed; 1 some failed; anything else ran no test (2 a
+    # collection error, 3 internal, 4 usage: conftest.py could not import, 5 none collected)
+    verdict = {0: "SURVIVED", 1: "caught"}.get(done.returncode, "BROKE")
+    said = lines or done.stderr.strip().splitlines() or ["no output"]  # a conftest error is on stderr
+    return verdict, said[-1][-120:]
 
 
 def main(argv=None) -> int:

@@ -291,6 +291,11 @@ def test_an_ensemble_of_runs_averages_them_and_tunes_again(demo_run, tmp_path, c
     assert ensemble.main([str(work), str(other), "--submission-dir", str(subs), "--name", "nan"]) == 2
     assert f"bag+floor_test.npy: NaN or inf in row 3 ({ids[3]})" in capsys.readouterr().err
     assert not list(subs.glob("nan-*"))
+    # So is one whose file has a label too few (another kit's, or a slice), naming the shapes.
+    np.save(other / "preds/bag+floor_test.npy", p_test[:, :29] ** 0)
+    assert ensemble.main([str(work), str(other), "--submission-dir", str(subs), "--name", "cut"]) == 2
+    assert f"bag+floor_test.npy: shape ({len(ids)}, 29), expected ({len(ids)}, 30)" in capsys.readouterr().err
+    assert not list(subs.glob("cut-*"))
 
 
 def test_executed_notebooks_hold_no_stderr_and_no_warning(demo_run):

@@ -1,14 +1,17 @@
 """utils.ensemble on hand-built members: the mean, thresholds tuned again on it, and the
 refusal of runs whose probabilities belong to other bags. The whole command on two runs of
 the demo chain is in test_chain.py."""
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from utils.ensemble import average_members, check_aligned
+from utils.ensemble import average_members, check_aligned, load_member
+from utils.ensemble import main as ensemble_main
 from utils.metrics import evaluate
+from utils.rundir import read_json, save_array, write_json
 from utils.thresholds import apply_thresholds, tune_for_sample_f1, tune_thresholds
 
 
@@ -65,3 +68,64 @@ def test_runs_of_other_bags_are_refused_naming_both(change, words):
     assert "runs/r0 and runs/r1" in str(err.value)
     with pytest.raises(ValueError, match=words):
         average_members(members)
+
+
+def _finished(work, comp, source="bag+floor", objective="sample"):
+    """What 06 leaves in a K-fold work folder: thresholds.json and the probabilities it tuned on."""
+    write_json(work / "thresholds.json", {"source": source, "objective": objective,
+                                          "valid_tuned": {"auc_within_stage": 0.7, "macro_f1": 0.5, "sample_f1": 0.6},
+                                          "thresholds": [0.5] * 30})
+    rng = np.random.default_rng(1)
+    p_oof, p_test = rng.random((len(comp.train), 30)), rng.random((len(comp.test), 30))
+    save_array(work / f"preds/{source}_oof.npy", p_oof)
+    save_array(work / f"preds/{source}_test.npy", p_test)
+    return p_oof, p_test
+
+
+def test_a_kfold_member_is_every_training_bag_out_of_fold_and_the_test_bags(kfold_work):
+    work, comp = kfold_work
+    p_oof, p_test = _finished(work, comp)
+    member = load_member(work)
+    assert member["source"] == "bag+floor" and member["objective"] == "sample"
+    assert member["tune_ids"] == [b.gene_stage for b in comp.train]  # train.csv order, as 06 gathers
+    assert np.array_equal(member["p_tune"], p_oof) and np.array_equal(member["p_test"], p_test)
+
+
+def test_a_member_whose_file_has_other_labels_is_refused_naming_the_shapes(kfold_work):
+    work, comp = kfold_work
+    _, p_test = _finished(work, comp)
+    save_array(work / "preds/bag+floor_test.npy", p_test[:, :29])
+    with pytest.raises(ValueError, match=rf"bag\+floor_test.npy: shape \({len(comp.test)}, 29\), "
+                                         rf"expected \({len(comp.test)}, 30\)"):
+        load_member(work)
+    (work / "thresholds.json").unlink()  # 06 has not run: say so
+    with pytest.raises(FileNotFoundError, match="thresholds.json"):
+        load_member(work)
+
+
+def test_the_command_writes_a_weighted_ensemble_and_refuses_wrong_weights(kfold_work, tmp_path, capsys):
+    work, comp = kfold_work
+    p_oof, p_test = _finished(work, comp)
+    other = tmp_path / "other"
+    shutil.copytree(work, other)
+    q_oof, q_test = p_oof ** 3, p_test ** 3  # another member on the same bags
+    save_array(other / "preds/bag+floor_oof.npy", q_oof)
+    save_array(other / "preds/bag+floor_test.npy", q_test)
+    subs = tmp_path / "subs"
+    assert ensemble_main([str(work), str(other), "--weights", "3", "1", "--submission-dir", str(subs)]) == 0
+    assert "ensemble of 2 (weights 3, 1)" in capsys.readouterr().out
+    out = next(subs.glob("ensemble-2runs-*"))
+    mean_oof, mean_test = (3 * p_oof + q_oof) / 4, (3 * p_test + q_test) / 4
+    y, mask = (np.stack([getattr(b, a) for b in comp.train]) for a in ("target", "mask"))
+    thresholds = tune_for_sample_f1(y, mean_oof, tune_thresholds(y, mean_oof, mask=mask), mask=mask)
+    manifest = read_json(out / "manifest.json")
+    assert manifest["weights"] == [3.0, 1.0] and manifest["thresholds"] == thresholds.tolist()
+    pred = apply_thresholds(mean_test, thresholds, np.stack([b.mask for b in comp.test]))
+    rows = [line.split(",") for line in (out / "submission_f1.csv").read_text().splitlines()[1:]]
+    assert [r[1] for r in rows] == [" ".join(str(j) for j in np.flatnonzero(p)) for p in pred]
+    for weights, words in [(["1"], "1 weights for 2 runs"), (["2", "-1"], "at least 0"),
+                           (["0", "0"], "not all 0"), (["nan", "1"], "finite")]:
+        assert ensemble_main([str(work), str(other), "--weights", *weights, "--submission-dir", str(subs),
+                              "--name", "bad"]) == 2
+        assert words in capsys.readouterr().err
+    assert not list(subs.glob("bad-*"))

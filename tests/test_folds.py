@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from utils.folds import assemble_out_of_fold, gather_folds, n_folds_of, out_of_fold_inputs, stack_out_of_fold
+from utils.folds import assemble_out_of_fold, gather_folds, load_finite, n_folds_of, out_of_fold_inputs, stack_out_of_fold
 from utils.pipeline import CHAIN, EXTRAS, steps
 from utils.rundir import fold_dir, load_run, save_array
 from utils.splits import split_table
@@ -74,6 +74,20 @@ def test_gather_folds_names_a_nan_file_and_row(kfold_work):
         save_array(fold_dir(work, k) / "preds/bag_test.npy", np.full((len(comp.test), 30), 0.5))
     with pytest.raises(ValueError, match=r"fold1/preds/bag_valid.npy: NaN or inf in row 0"):
         gather_folds(work, "bag")
+
+
+def test_load_finite_names_the_bag_of_a_bad_row_and_refuses_a_flat_array(tmp_path):
+    path = tmp_path / "p.npy"
+    p = np.full((4, 30), 0.5)
+    p[2, 7] = np.inf
+    np.save(path, p)
+    with pytest.raises(ValueError, match=r"p.npy: NaN or inf in row 2 \(b2\)$"):
+        load_finite(path, ["b0", "b1", "b2", "b3"])
+    np.save(path, np.full(30, 0.5))  # one bag's row saved without its axis
+    with pytest.raises(ValueError, match=r"p.npy: shape \(30,\), expected \(rows, labels\)"):
+        load_finite(path)
+    np.save(path, np.full((4, 30), 0.5))
+    assert load_finite(path).shape == (4, 30)
 
 
 class _Rows:

@@ -65,6 +65,7 @@ def test_labels_other_than_0_and_1_are_refused_with_their_position():
     y, p = _case()
     bad = y.copy()
     bad[4, 2] = 2
+    bad[9, 0] = 3  # the first one is named
     with pytest.raises(ValueError, match="truth must be 0 or 1; found 2 at row 4, label 2"):
         evaluate(bad, p)
     pred = (p > 0.5).astype(int)

@@ -24,15 +24,17 @@ def test_an_entry_naming_a_test_that_is_gone_is_stale(monkeypatch):
 
 def test_mutants_run_side_by_side_report_in_order_and_name_the_survivor(monkeypatch, capsys):
     """Two copies at once: a real bug is caught, a no-op edit survives, an edit that breaks the
-    import is told apart (no test ran), lines in the order asked."""
+    import is told apart (no test ran), so is one that breaks conftest.py's imports (pytest
+    says "usage error"), lines in the order asked."""
     no_op = ("utils/submission.py", "int(token) >= N_LABELS", "int(token)  >= N_LABELS", "test_submission.py")
     no_import = ("utils/submission.py", 'AUC_HEADER = ["Id"] + [', 'AUC_HEADER = ["Id"] - [', "test_submission.py")
-    table = [mutants.MUTANTS[26], no_op, mutants.MUTANTS[33], no_import]  # off-by-one label index, ..., short row
+    no_conftest = ("utils/labels.py", "(max(STAGES) + 1, N_LABELS)", "(max(STAGES) - 1, N_LABELS)", "test_submission.py")
+    table = [mutants.MUTANTS[26], no_op, mutants.MUTANTS[33], no_import, no_conftest]  # off-by-one label, ..., short row
     monkeypatch.setattr(mutants, "MUTANTS", table)
-    assert mutants.run([2, 1, 0, 3], sys.executable, jobs=2) == {1: "SURVIVED", 3: "BROKE"}
+    assert mutants.run([2, 1, 0, 3, 4], sys.executable, jobs=2) == {1: "SURVIVED", 3: "BROKE", 4: "BROKE"}
     lines = capsys.readouterr().out.splitlines()
-    assert [int(line.split()[0]) for line in lines] == [2, 1, 0, 3]
-    assert [line.split()[1] for line in lines] == ["caught", "SURVIVED", "caught", "BROKE"]
+    assert [int(line.split()[0]) for line in lines] == [2, 1, 0, 3, 4]
+    assert [line.split()[1] for line in lines] == ["caught", "SURVIVED", "caught", "BROKE", "BROKE"]
 
 
 def test_sweep_swaps_one_operator_on_lines_found_once_and_leaves_chain_tests_out():
@@ -42,7 +44,7 @@ def test_sweep_swaps_one_operator_on_lines_found_once_and_leaves_chain_tests_out
     assert ("utils/splits.py", "        if k < n_folds:\n", "        if k <= n_folds:\n", "test_splits.py") in swaps
     # a file the chain tests also guard is swept with its other tests
     assert ("utils/pipeline.py", "    if n_folds < 2:\n", "    if n_folds <= 2:\n",
-            "test_folds.py test_pipeline_loop.py test_runspec.py") in swaps
+            "test_commands.py test_folds.py test_pipeline_loop.py test_runspec.py") in swaps
     line = "    if not any(n.startswith(start) for n in names):\n"  # two swaps on one line, each a mutant
     assert {m for f, c, m, _ in swaps if c == line} == {line.replace(" not ", " "), line.replace("any(", "all(")}
     for file, code, mutant, tests in swaps:

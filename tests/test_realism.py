@@ -33,9 +33,11 @@ def test_the_embryo_mask_finds_a_drawn_ellipse_and_ignores_specks():
     img[inside] = (200, 190, 170)           # beige tissue
     img[60:68, 150:170] = (255, 255, 255)   # a pale spot inside stays embryo
     img[5, 5] = (0, 0, 0)                   # a speck outside does not count
+    img[2:12, 2:12] = (120, 110, 100)       # nor a smaller blob, found before the embryo
     mask = embryo_mask(img)
     assert abs(mask.mean() - inside.mean()) < 0.01
-    assert mask[64, 160] and not mask[5, 5]
+    assert mask[64, 160] and not mask[5, 5] and not mask[6, 6]
+    img[2:12, 2:12] = 255
     img[inside] = (250, 240, 234)           # pale tissue: no darker than the background's floor,
     assert abs(embryo_mask(img).mean() - inside.mean()) < 0.01  # but coloured
     img[inside] = (240, 240, 240)           # a grey as pale is background

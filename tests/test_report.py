@@ -156,8 +156,13 @@ def test_python_dash_m_utils_report_writes_one_work_folders_report(tmp_path, cap
     work = _run(tmp_path, "single")
     assert main([str(work)]) == 0
     assert capsys.readouterr().out.strip() == str(work / "report.html") and (work / "report.html").exists()
-    assert main([]) == 2 and main([str(work), str(work)]) == 2  # one folder, else the usage
-    assert "python -m utils.report" in capsys.readouterr().err
+    for wrong in ([], [str(work), str(work)]):  # one folder, else the usage
+        with pytest.raises(SystemExit):
+            main(wrong)
+        assert "usage: python -m utils.report" in capsys.readouterr().err
+    typo = tmp_path / "rnus/demo-seed0"
+    assert main([str(typo)]) == 2 and not (tmp_path / "rnus").exists()  # no folder made for a typo
+    assert f"{typo} is not a run's work folder" in capsys.readouterr().err
 
 
 def test_a_run_from_an_older_kit_without_a_status_is_finished_only_with_a_submission(tmp_path):

@@ -1,6 +1,6 @@
 """Several finished runs averaged into one submission: the Kaggle seed or model ensemble.
 
-    python -m utils.ensemble runs/demo-seed0 runs/demo-seed1 runs/demo-seed2 [--name NAME]
+    python -m utils.ensemble runs/demo-seed0 runs/demo-seed1 runs/demo-seed2 [--weights 2 1 1] [--name NAME]
 
 Each run gives the bag probabilities that 06 tuned its thresholds on (out of fold in K-fold
 mode, else its validation split) and its test probabilities, for the `source` it submitted.
@@ -68,19 +68,36 @@ def check_aligned(members: list[dict]) -> None:
             raise ValueError(f"{pair} tuned for other objectives: {first['objective']} and {m['objective']}")
 
 
-def average_members(members: list[dict]) -> dict:
-    """The members' mean probabilities, thresholds tuned on them as 06 tunes, and scores."""
+def check_weights(weights, n_members: int) -> np.ndarray:
+    """One finite, non-negative weight a run, not all zero."""
+    weights = np.asarray(weights, dtype=float)
+    if weights.shape != (n_members,):
+        raise ValueError(f"{len(weights)} weights for {n_members} runs: give one a run")
+    if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
+        raise ValueError(f"weights must be finite, at least 0 and not all 0: {weights.tolist()}")
+    return weights
+
+
+def average_members(members: list[dict], weights=None) -> dict:
+    """The members' mean probabilities (weighted, if given), thresholds tuned on them as 06
+    tunes, and scores."""
     check_aligned(members)
     first = members[0]
     y = np.stack([b.target for b in first["tune_bags"]])
     mask = np.stack([b.mask for b in first["tune_bags"]])
-    p_tune = np.mean([m["p_tune"] for m in members], axis=0)
-    p_test = np.mean([m["p_test"] for m in members], axis=0)
+    if weights is None:
+        p_tune = np.mean([m["p_tune"] for m in members], axis=0)
+        p_test = np.mean([m["p_test"] for m in members], axis=0)
+    else:
+        weights = check_weights(weights, len(members))
+        p_tune = np.average([m["p_tune"] for m in members], axis=0, weights=weights)
+        p_test = np.average([m["p_test"] for m in members], axis=0, weights=weights)
     thresholds = tune_thresholds(y, p_tune, mask=mask)
     if first["objective"] == "sample":
         thresholds = tune_for_sample_f1(y, p_tune, thresholds, mask=mask)
     tuned = evaluate(y, p_tune, apply_thresholds(p_tune, thresholds, mask), mask=mask)
-    return {"p_tune": p_tune, "p_test": p_test, "thresholds": thresholds, "valid_tuned": tuned}
+    return {"p_tune": p_tune, "p_test": p_test, "thresholds": thresholds, "valid_tuned": tuned,
+            "weights": None if weights is None else weights.tolist()}
 
 
 def write_ensemble(members: list[dict], ensemble: dict, submission_dir, name: str) -> dict:
@@ -95,6 +112,7 @@ def write_ensemble(members: list[dict], ensemble: dict, submission_dir, name: st
     y_test = hidden_test_targets(members[0]["data"]["data_dir"], ids)
     test_scores = None if y_test is None else evaluate(y_test, ensemble["p_test"], pred, mask=m_test)
     manifest = write_manifest(out / "manifest.json", ensemble_of=[str(m["work_dir"]) for m in members],
+                              weights=ensemble["weights"],
                               sources=[m["source"] for m in members], objective=members[0]["objective"],
                               data=members[0]["data"], code_version=code_version(),
                               valid_scores=ensemble["valid_tuned"], test_hidden=test_scores,
@@ -111,7 +129,8 @@ def scores_table(members: list[dict], ensemble: dict, written: dict) -> pd.DataF
         hidden = m["work_dir"] / "scores/test_hidden.json"
         rows[str(m["work_dir"])] = (scores_text(m["valid_tuned"]),
                                     scores_text(read_json(hidden) if hidden.exists() else None))
-    rows[f"ensemble of {len(members)}"] = (scores_text(ensemble["valid_tuned"]), scores_text(written["test_hidden"]))
+    weights = "" if ensemble["weights"] is None else f" (weights {', '.join(f'{w:g}' for w in ensemble['weights'])})"
+    rows[f"ensemble of {len(members)}{weights}"] = (scores_text(ensemble["valid_tuned"]), scores_text(written["test_hidden"]))
     floors = members[0]["work_dir"] / "scores/floors.json"
     summary = floor_summary(floors) if floors.exists() else {}
     for column, name in FLOORS.items():
@@ -128,10 +147,14 @@ def main(argv=None) -> int:
     parser.add_argument("runs", nargs="+", type=Path, help="finished run folders (07 has run in each)")
     parser.add_argument("--submission-dir", type=Path, default=Path("submissions"))
     parser.add_argument("--name", default="", help="submission folder name (default: ensemble-<N>runs)")
+    parser.add_argument("--weights", type=float, nargs="+", metavar="W",
+                        help="one weight a run, in their order (default: all equal)")
     args = parser.parse_args(argv)
     try:
+        if args.weights is not None:
+            check_weights(args.weights, len(args.runs))  # before any run is read
         members = [load_member(w) for w in args.runs]
-        ensemble = average_members(members)
+        ensemble = average_members(members, args.weights)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

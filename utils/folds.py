@@ -42,6 +42,8 @@ def load_finite(path, ids=None) -> np.ndarray:
     """A saved (rows, labels) array; a NaN or inf stops here, naming the file and the row
     (and the row's bag, given the bags' `ids`)."""
     values = np.load(path)
+    if values.ndim != 2:
+        raise ValueError(f"{path}: shape {values.shape}, expected (rows, labels)")
     bad = np.flatnonzero(~np.isfinite(values).all(1))
     if len(bad):
         raise ValueError(f"{path}: NaN or inf in row {int(bad[0])}" + (f" ({ids[bad[0]]})" if ids else ""))

@@ -9,6 +9,7 @@ or 08 has run, so the timings and the explain figures are in it too.
 """
 from __future__ import annotations
 
+import argparse
 import base64
 import os
 import sys
@@ -83,11 +84,14 @@ def write_report(work_dir) -> Path:
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print(__doc__, file=sys.stderr)
+    parser = argparse.ArgumentParser(prog="python -m utils.report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", type=Path, help="a work folder the pipeline ran in")
+    run_dir = parser.parse_args(argv).run_dir
+    if not (run_dir / "run.json").exists() and not (run_dir / "data.json").exists():
+        # a typo would otherwise leave a new folder holding an empty report
+        print(f"error: {run_dir} is not a run's work folder (it has no run.json or data.json)", file=sys.stderr)
         return 2
-    print(write_report(argv[0]))
+    print(write_report(run_dir))
     return 0
 
 
