@@ -567,6 +567,11 @@ MUTANTS = [
      "test_metrics_thresholds.py"),  # the last bad label named, not the first
     ("utils/pipeline.py", 'if __name__ == "__main__":', 'if __name__ == "main":',
      "test_commands.py"),  # `python -m utils.pipeline` does nothing, and says nothing
+    # Sweep seed 151:
+    ("utils/engine.py", "sorted(values.items())}, sort_keys=True,", "sorted(values.items())}, sort_keys=False,",
+     "test_augment_engine.py"),  # a resume refused because a dict of settings was built in another order
+    ("utils/submission.py", 'c.add_argument("--data", required=True,', 'c.add_argument("--data", required=False,',
+     "test_submission.py"),  # `check` without --data: a traceback instead of the usage
 ]
 
 

@@ -300,6 +300,9 @@ def test_affine_grid_matches_torch():
 
 def test_fit_does_not_resume_a_checkpoint_made_with_other_settings(tmp_path, capsys):
     from utils.engine import run_key
+    # The same settings in another order are the same run; another value is not.
+    assert run_key(lr=0.1, aug={"hflip": 0.5, "vflip": 0.0}) == run_key(aug={"vflip": 0.0, "hflip": 0.5}, lr=0.1)
+    assert run_key(lr=0.1, aug={"hflip": 0.5, "vflip": 0.0}) != run_key(lr=0.1, aug={"hflip": 0.5, "vflip": 0.5})
     model = nn.Linear(2, 1)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     x = torch.ones(4, 2)

@@ -247,6 +247,9 @@ def test_check_command_names_a_missing_file_and_a_bad_competition_folder(demo_di
     assert main(["check", str(f1), "--data", str(tmp_path / "no_folder")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("INVALID competition folder: ") and f"{tmp_path / 'no_folder'}/test/test_without_label.csv: file not found" in err
+    with pytest.raises(SystemExit):  # no folder to check against: the usage, not a traceback
+        main(["check", str(f1)])
+    assert "the following arguments are required: --data" in capsys.readouterr().err
 
 
 def test_each_run_gets_a_new_submission_folder_even_in_the_same_second(tmp_path):
