@@ -572,6 +572,11 @@ MUTANTS = [
      "test_augment_engine.py"),  # a resume refused because a dict of settings was built in another order
     ("utils/submission.py", 'c.add_argument("--data", required=True,', 'c.add_argument("--data", required=False,',
      "test_submission.py"),  # `check` without --data: a traceback instead of the usage
+    # Sweep seed 157:
+    ("utils/submission.py", "if not np.isin(pred, (0, 1)).all():", "if not np.isin(pred, (0, 1)).any():",
+     "test_submission.py"),  # a stray 2 among the labels written as a label
+    ("utils/choices.py", "    if value not in CHOICES[name]:", "    if value is None:",
+     "test_models.py test_blend.py"),  # any bag head or source accepted in a run by hand
 ]
 
 

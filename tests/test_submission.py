@@ -51,6 +51,8 @@ def test_predictions_of_the_wrong_shape_are_refused_naming_both_shapes(tmp_path,
 
 @pytest.mark.parametrize("writer, values, message", [
     (write_f1, np.full((3, 30), 0.7), "F1 predictions must be 0/1"),        # probabilities, not labels
+    (write_f1, np.where(np.eye(3, 30), 2, 0), "F1 predictions must be 0/1"),  # a stray value among labels
+    (write_auc, np.where(np.eye(3, 30), 1.2, 0.5), r"AUC probabilities must lie in \[0, 1\]"),
     (write_auc, np.full((3, 30), 1.2), r"AUC probabilities must lie in \[0, 1\]"),
     (write_auc, np.full((3, 30), -0.1), r"AUC probabilities must lie in \[0, 1\]"),
 ])
