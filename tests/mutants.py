@@ -540,7 +540,8 @@ MUTANTS = [
     ("notebooks/02_swav_warmup.ipynb", '"channels_last = True ', '"channels_last = False',
      "test_notebooks.py"),  # the warm-up in NCHW, the CNN in NHWC: only a GPU would show it
     # utils.ensemble (session 27):
-    ("utils/ensemble.py", "p_tune = np.mean(", "p_tune = np.median(", "test_ensemble.py"),
+    ("utils/ensemble.py", 'p_tune = np.average([m["p_tune"] for m in members], axis=0, weights=weights)',
+     'p_tune = np.median([m["p_tune"] for m in members], axis=0)', "test_ensemble.py"),
     ("utils/ensemble.py", 'if first["objective"] == "sample":', 'if first["objective"] == "macro":',
      "test_ensemble.py"),  # tuned for the other leaderboard
     ("utils/ensemble.py", 'if m["tune_ids"] != first["tune_ids"]:', 'if len(m["tune_ids"]) != len(first["tune_ids"]):',

@@ -85,13 +85,10 @@ def average_members(members: list[dict], weights=None) -> dict:
     first = members[0]
     y = np.stack([b.target for b in first["tune_bags"]])
     mask = np.stack([b.mask for b in first["tune_bags"]])
-    if weights is None:
-        p_tune = np.mean([m["p_tune"] for m in members], axis=0)
-        p_test = np.mean([m["p_test"] for m in members], axis=0)
-    else:
+    if weights is not None:
         weights = check_weights(weights, len(members))
-        p_tune = np.average([m["p_tune"] for m in members], axis=0, weights=weights)
-        p_test = np.average([m["p_test"] for m in members], axis=0, weights=weights)
+    p_tune = np.average([m["p_tune"] for m in members], axis=0, weights=weights)  # the plain mean without
+    p_test = np.average([m["p_test"] for m in members], axis=0, weights=weights)
     thresholds = tune_thresholds(y, p_tune, mask=mask)
     if first["objective"] == "sample":
         thresholds = tune_for_sample_f1(y, p_tune, thresholds, mask=mask)
