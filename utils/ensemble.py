@@ -87,7 +87,7 @@ def average_members(members: list[dict], weights=None) -> dict:
     mask = np.stack([b.mask for b in first["tune_bags"]])
     if weights is not None:
         weights = check_weights(weights, len(members))
-    p_tune = np.average([m["p_tune"] for m in members], axis=0, weights=weights)  # the plain mean without
+    p_tune = np.average([m["p_tune"] for m in members], axis=0, weights=weights)  # no weights: the plain mean
     p_test = np.average([m["p_test"] for m in members], axis=0, weights=weights)
     thresholds = tune_thresholds(y, p_tune, mask=mask)
     if first["objective"] == "sample":
@@ -126,8 +126,10 @@ def scores_table(members: list[dict], ensemble: dict, written: dict) -> pd.DataF
         hidden = m["work_dir"] / "scores/test_hidden.json"
         rows[str(m["work_dir"])] = (scores_text(m["valid_tuned"]),
                                     scores_text(read_json(hidden) if hidden.exists() else None))
-    weights = "" if ensemble["weights"] is None else f" (weights {', '.join(f'{w:g}' for w in ensemble['weights'])})"
-    rows[f"ensemble of {len(members)}{weights}"] = (scores_text(ensemble["valid_tuned"]), scores_text(written["test_hidden"]))
+    label = f"ensemble of {len(members)}"
+    if ensemble["weights"] is not None:
+        label += f" (weights {', '.join(f'{w:g}' for w in ensemble['weights'])})"
+    rows[label] = (scores_text(ensemble["valid_tuned"]), scores_text(written["test_hidden"]))
     floors = members[0]["work_dir"] / "scores/floors.json"
     summary = floor_summary(floors) if floors.exists() else {}
     for column, name in FLOORS.items():
