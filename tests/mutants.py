@@ -578,6 +578,15 @@ MUTANTS = [
      "test_submission.py"),  # a stray 2 among the labels written as a label
     ("utils/choices.py", "    if value not in CHOICES[name]:", "    if value is None:",
      "test_models.py test_blend.py"),  # any bag head or source accepted in a run by hand
+    # Session 29: the kernel that lost the port race (CI of 4f76546 failed on it)
+    ("utils/pipeline.py", "KERNEL_START_TRIES = 3", "KERNEL_START_TRIES = 1",
+     "test_pipeline_loop.py"),  # a kernel that died at start fails the run at once
+    ("utils/pipeline.py", "            if not str(e).startswith(KERNEL_START_FAILURES):\n                raise",
+     "            if False:\n                raise", "test_pipeline_loop.py"),  # a kernel dead mid-cell run twice
+    ("utils/pipeline.py", "\"Kernel died before replying to kernel_info\", \"Kernel didn't respond\")",
+     "\"Kernel died before replying to kernel_info\",)", "test_pipeline_loop.py"),  # a slow start not retried
+    ("utils/pipeline.py", "        except DeadKernelError:", "        except ArithmeticError:",
+     "test_pipeline_loop.py"),  # a kernel killed mid-cell: a traceback and the status left "running"
 ]
 
 

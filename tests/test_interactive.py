@@ -11,10 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import papermill as pm
 import pytest
 
-from utils.pipeline import NOTEBOOK_DIR, PAPERMILL_OPTIONS, declared_parameters
+from utils.pipeline import NOTEBOOK_DIR, declared_parameters, execute_step
 from utils.rundir import load_run, read_json
 from utils.submission import validate_auc, validate_f1
 
@@ -26,9 +25,8 @@ def test_the_notebooks_run_in_order_with_their_own_defaults(tmp_path):
     notebooks = shutil.copytree(NOTEBOOK_DIR, tmp_path / "notebooks")
     (tmp_path / "executed").mkdir()
     for path in sorted(notebooks.glob("0*.ipynb")):
-        pm.execute_notebook(str(path), str(tmp_path / "executed" / path.name), cwd=str(notebooks),
-                            parameters={k: v for k, v in SHORT.items() if k in declared_parameters(path)},
-                            **PAPERMILL_OPTIONS)
+        execute_step(path, tmp_path / "executed" / path.name, cwd=notebooks,
+                     parameters={k: v for k, v in SHORT.items() if k in declared_parameters(path)})
     work, data = tmp_path / "runs/interactive", tmp_path / "data/demo"  # "../runs/...", "../data/..."
     assert (data / "train/train.csv").exists() and read_json(work / "data.json")["data_dir"] == str(data.resolve())
     comp, train, valid = load_run(work)
@@ -60,9 +58,8 @@ def test_fig2_trains_no_weights_weights_and_tempering_as_three_runs(tmp_path):
     for name, extra in [("00_demo_data.ipynb", {}),
                         ("03_cnn_tempering.ipynb", {"compare_weighting": True, "init_from_warmup": False})]:
         path = notebooks / name
-        pm.execute_notebook(str(path), str(tmp_path / name), cwd=str(notebooks),
-                            parameters={k: v for k, v in {**short, **extra}.items() if k in declared_parameters(path)},
-                            **PAPERMILL_OPTIONS)
+        execute_step(path, tmp_path / name, cwd=notebooks,
+                     parameters={k: v for k, v in {**short, **extra}.items() if k in declared_parameters(path)})
     work = tmp_path / "runs/interactive"
     runs = {name: h.reset_index(drop=True)
             for name, h in pd.read_csv(work / "cnn_compare/history.csv").groupby("variant", sort=False)}

@@ -3,6 +3,7 @@ notebook would (its artifacts, 00's split and notes, 07's submission record): th
 steps and folds, what each gets, the terminal lines and the run's status, in seconds. The
 chain tests (test_chain.py) run the real notebooks and check their outputs, in minutes."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 import pytest
+from nbclient.exceptions import DeadKernelError
 
 from utils.pipeline import CHAIN, EXTRAS, PER_FOLD, REPO, main, run_chain
 from utils.rundir import read_json, write_json
@@ -22,12 +24,16 @@ def notebooks(monkeypatch):
     """Stand in for papermill: each call is recorded as (notebook, fold, parameters) and
     writes the notebook's artifacts. `folds_written` is how many folds 00's split holds (fewer
     than asked where the data has fewer genes); `fail_at` makes that step raise as a failing
-    cell would."""
-    calls, setup = [], {"folds_written": 0, "fail_at": None}
+    cell would; `kernel_deaths[name]` times, that notebook's kernel dies before it starts."""
+    calls, setup = [], {"folds_written": 0, "fail_at": None, "kernel_deaths": {},
+                    "kernel_death": "Kernel died before replying to kernel_info"}
 
     def execute(source, target, parameters, **options):
         name, fold = Path(source).stem, parameters.get("fold")
         calls.append((name, fold, parameters))
+        if setup["kernel_deaths"].get(name, 0) > 0:
+            setup["kernel_deaths"][name] -= 1
+            raise RuntimeError(setup["kernel_death"])
         if (name, fold) == setup["fail_at"]:
             raise pm.PapermillExecutionError(3, 3, "fit(...)", "RuntimeError", "loss is nan", [])
         work = Path(parameters["work_dir"])
@@ -114,9 +120,98 @@ def test_a_failing_step_stops_the_run_naming_its_copy_and_the_resume_command(not
                                                                  "RuntimeError: loss is nan")
 
 
-def test_force_goes_on_past_a_stale_artifact_and_a_changed_parameter_saying_so(notebooks, tmp_path, capsys):
-    import os
+@pytest.mark.parametrize("death", ["Kernel died before replying to kernel_info", "Kernel didn't respond in 60 seconds"])
+def test_a_kernel_that_dies_before_its_first_reply_is_started_again(notebooks, tmp_path, death):
+    """Two kernels started at once can race for a port (jupyter/jupyter_client#154): the
+    step starts again, and the run goes on as if nothing happened."""
+    calls, setup = notebooks
+    setup["kernel_deaths"], setup["kernel_death"] = {"03_cnn_tempering": 2}, death
+    work = tmp_path / "w"
+    assert main(["--work", str(work), "--folds", "0"]) == 0
+    ran = [name for name, _, _ in calls]
+    assert ran == [n for n, _ in CHAIN[:3]] + ["03_cnn_tempering"] * 3 + [n for n, _ in CHAIN[4:]]
+    assert read_json(work / "run.json")["status"]["state"] == "finished"
 
+
+def test_a_kernel_that_never_starts_stops_the_run_after_three_tries(notebooks, tmp_path, capsys):
+    calls, setup = notebooks
+    setup["kernel_deaths"] = {"02_swav_warmup": 99}
+    work = tmp_path / "w"
+    assert main(["--work", str(work), "--folds", "0"]) == 1
+    assert [name for name, _, _ in calls] == [n for n, _ in CHAIN[:2]] + ["02_swav_warmup"] * 3
+    err = capsys.readouterr().err
+    assert ("FAILED: 02_swav_warmup: the kernel did not start in 3 tries: "
+            "Kernel died before replying to kernel_info") in err
+    assert f"resume: python -m utils.pipeline --folds 0 --work {work} --from 02" in err
+    status = read_json(work / "run.json")["status"]
+    assert (status["state"], status["step"]) == ("failed", "02_swav_warmup")
+
+
+def test_a_kernel_that_dies_while_a_cell_runs_stops_the_run_and_is_not_started_again(notebooks, tmp_path,
+                                                                                     monkeypatch, capsys):
+    """A kernel killed mid-cell (out of memory, say) may have written half an artifact:
+    that is the user's to see, not something to paper over by running the cell twice."""
+    calls, _ = notebooks
+    stand_in = pm.execute_notebook
+
+    def dies_in_04(source, target, parameters, **options):
+        stand_in(source, target, parameters, **options)
+        if Path(source).stem == "04_feature_dump":
+            raise DeadKernelError("Kernel died")  # as nbclient raises it
+
+    monkeypatch.setattr(pm, "execute_notebook", dies_in_04)
+    work = tmp_path / "w"
+    assert main(["--work", str(work), "--folds", "0"]) == 1
+    assert [name for name, _, _ in calls] == [n for n, _ in CHAIN[:5]]
+    err = capsys.readouterr().err
+    assert "FAILED: 04_feature_dump: the kernel died while a cell ran (out of memory, or killed?)" in err
+    assert f"executed copy: {work / 'executed' / '04_feature_dump.ipynb'}" in err
+    assert f"resume: python -m utils.pipeline --folds 0 --work {work} --from 04" in err
+    status = read_json(work / "run.json")["status"]
+    assert (status["state"], status["step"], status["error"]) == ("failed", "04_feature_dump", "the kernel died")
+
+
+FLAKY_KERNEL = """import sys
+from pathlib import Path
+launches, deaths = Path(sys.argv[1]), int(sys.argv[2])
+n = len(launches.read_text()) if launches.exists() else 0
+launches.write_text("x" * (n + 1))
+if n < deaths:
+    sys.exit(1)  # dies before binding a port, as a kernel that lost the port race does
+from ipykernel import kernelapp
+sys.argv = sys.argv[:1] + sys.argv[3:]
+kernelapp.launch_new_instance()
+"""
+
+
+@pytest.mark.parametrize("deaths, launches", [(2, 3), (5, 3)])
+def test_a_real_kernel_that_dies_at_start_is_started_again_up_to_three_times(tmp_path, deaths, launches):
+    """With papermill and jupyter_client themselves: a python3 kernel spec that exits at
+    start `deaths` times. The message matched is the one jupyter_client really raises."""
+    (tmp_path / "flaky_kernel.py").write_text(FLAKY_KERNEL)
+    spec = tmp_path / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, str(tmp_path / "flaky_kernel.py"), str(tmp_path / "launches"), str(deaths),
+                 "-f", "{connection_file}"], "display_name": "flaky", "language": "python"}))
+    source, target = tmp_path / "probe.ipynb", tmp_path / "probe-out.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")]), source)
+    script = ("from pathlib import Path\nfrom utils.pipeline import KernelDidNotStart, execute_step\n"
+              f"try:\n    execute_step(Path({str(source)!r}), Path({str(target)!r}), {{}})\n"
+              "except KernelDidNotStart as e:\n    print(e)\n    raise SystemExit(3)\n")
+    env = {**os.environ, "JUPYTER_PATH": str(tmp_path / "jupyter")}
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert len((tmp_path / "launches").read_text()) == launches
+    if deaths < launches:
+        assert done.returncode == 0, done.stderr
+        assert nbformat.read(target, as_version=4).cells[0].outputs[0]["text"] == "42\n"
+    else:
+        assert done.returncode == 3, done.stderr
+        assert done.stdout == "the kernel did not start in 3 tries: Kernel died before replying to kernel_info\n"
+
+
+def test_force_goes_on_past_a_stale_artifact_and_a_changed_parameter_saying_so(notebooks, tmp_path, capsys):
     calls, _ = notebooks
     work = tmp_path / "w"
     assert main(["--work", str(work), "-p", "cnn_epochs", "2"]) == 0

@@ -184,6 +184,7 @@ def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: in
     profile, the profile's seed and folds, the CPU). `folds` (>= 2) runs the K-fold mode.
     `dry_run` prints the plan (notebooks, folds, the parameters each gets) and runs nothing."""
     import papermill as pm
+    from nbclient.exceptions import DeadKernelError
 
     overrides = dict(overrides or {})
     given = {"profile": profile, "data": str(Path(data_dir).resolve()) if data_dir else None,
@@ -242,12 +243,22 @@ def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: in
         set_status(work_dir, "running", label)
         t0 = time.time()
         try:
-            pm.execute_notebook(str(source), str(target), parameters=passed_parameters(source, params, n_folds, fold),
-                                cwd=str(NOTEBOOK_DIR), **PAPERMILL_OPTIONS)
+            execute_step(source, target, passed_parameters(source, params, n_folds, fold))
         except pm.PapermillExecutionError as e:
             say(f" failed after {time.time() - t0:.0f}s")
             set_status(work_dir, "failed", label, f"{e.ename}: {e.evalue}")
             raise ChainFailed(f"{label} failed: {e.ename}: {e.evalue}\n"
+                              f"  executed copy: {target}\n"
+                              f"  fix it, then resume: {resume} --from {name[:2]}") from None
+        except KernelDidNotStart as e:
+            say(" kernel did not start")
+            set_status(work_dir, "failed", label, str(e))
+            raise ChainFailed(f"{label}: {e}\n"
+                              f"  resume: {resume} --from {name[:2]}") from None
+        except DeadKernelError:  # killed mid-cell: not run again, its half-written files are the user's to see
+            say(f" kernel died after {time.time() - t0:.0f}s")
+            set_status(work_dir, "failed", label, "the kernel died")
+            raise ChainFailed(f"{label}: the kernel died while a cell ran (out of memory, or killed?)\n"
                               f"  executed copy: {target}\n"
                               f"  fix it, then resume: {resume} --from {name[:2]}") from None
         timings[label] = round(time.time() - t0, 1)
@@ -281,6 +292,35 @@ def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: in
 QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]
 PAPERMILL_OPTIONS = dict(kernel_name="python3", progress_bar=False, log_output=False,
                          extra_arguments=QUIET_KERNEL, coalesce_streams=True)
+
+
+# jupyter_client picks free ports, closes them and hands them to the kernel, which binds
+# them a moment later; a kernel started beside another (two runs at once, parallel tests)
+# can lose that race and die before its first reply (jupyter/jupyter_client#154). No cell
+# has run then, so the step is simply started again, with fresh ports.
+KERNEL_START_TRIES = 3
+KERNEL_START_FAILURES = ("Kernel died before replying to kernel_info", "Kernel didn't respond")
+
+
+class KernelDidNotStart(RuntimeError):
+    pass
+
+
+def execute_step(source: Path, target: Path, parameters: dict, cwd: Path = NOTEBOOK_DIR) -> None:
+    """One notebook through papermill, started again when its kernel dies before any cell
+    ran; a failing cell is never run twice."""
+    import papermill as pm
+
+    for attempt in range(1, KERNEL_START_TRIES + 1):
+        try:
+            pm.execute_notebook(str(source), str(target), parameters=parameters, cwd=str(cwd),
+                                **PAPERMILL_OPTIONS)
+            return
+        except RuntimeError as e:
+            if not str(e).startswith(KERNEL_START_FAILURES):
+                raise
+            if attempt == KERNEL_START_TRIES:
+                raise KernelDidNotStart(f"the kernel did not start in {attempt} tries: {e}") from e
 
 
 def passed_parameters(notebook: Path, params: dict, n_folds: int, fold: int | None) -> dict:
