@@ -587,6 +587,9 @@ MUTANTS = [
      "\"Kernel died before replying to kernel_info\",)", "test_pipeline_loop.py"),  # a slow start not retried
     ("utils/pipeline.py", "        except DeadKernelError:", "        except ArithmeticError:",
      "test_pipeline_loop.py"),  # a kernel killed mid-cell: a traceback and the status left "running"
+    # Sweep seed 163:
+    ("utils/synthetic.py", '                if kind == "stripes":', '                if kind != "stripes":',
+     "test_synthetic.py"),  # every blob striped and the striped labels plain
 ]
 
 

@@ -158,6 +158,29 @@ def test_each_labels_stain_lies_in_its_region(style):
         assert at(x0, y0) > 8 and at(x0, y0) > 2 * max(*elsewhere, 1.0), (style, label, at(x0, y0), elsewhere)
 
 
+@pytest.mark.parametrize("style", STYLES)
+def test_a_striped_labels_stain_repeats_along_the_embryo_and_a_blobs_does_not(style):
+    """Stripe regions repeat every 0.11 to 0.15 of the embryo's half-length (the segmented
+    pattern of pair-rule genes): that band holds a good share of the power of the stain's
+    profile along the embryo for every striped label (0.25 to 0.41 measured), and little for a
+    blob label (at most 0.03, for the narrowest)."""
+    renderer = Renderer(0, style)
+    x, y = (renderer.xx - W / 2) / (W / 2), (renderer.yy - H / 2) / (H / 2)
+    r = np.abs(x) ** 2.8 + np.abs(y) ** 2.2
+    freqs = np.fft.rfftfreq(W)  # cycles per pixel
+    band = (freqs >= 1 / (0.16 * W / 2)) & (freqs <= 1 / (0.10 * W / 2))
+    rng = np.random.default_rng(3)
+    for kind in ("stripes", "blob"):
+        labels = [k for k, regions in _REGIONS.items() if {region[0] for region in regions} == {kind}]
+        assert len(labels) >= 4, kind
+        for label in labels:
+            stains = [renderer._label_stain(label, 4, "lateral", x, y, r, rng) for _ in range(10)]
+            profiles = [s.sum(0) - s.sum(0).mean() for s in stains if s.any()]
+            power = [np.abs(np.fft.rfft(p)) ** 2 for p in profiles]
+            share = np.mean([p[band].sum() / p.sum() for p in power])
+            assert (share > 0.15) if kind == "stripes" else (share < 0.08), (style, label, share)
+
+
 @pytest.mark.parametrize("style, facing, hidden", [("clean", 0.8, 0.2), ("real", 0.6, 0.15)])
 def test_a_labels_stain_shows_in_the_share_of_images_its_style_says(style, facing, hidden):
     """The real style shows a label's stain in fewer of a bag's images (the Renderer's
