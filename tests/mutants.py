@@ -590,6 +590,11 @@ MUTANTS = [
     # Sweep seed 163:
     ("utils/synthetic.py", '                if kind == "stripes":', '                if kind != "stripes":',
      "test_synthetic.py"),  # every blob striped and the striped labels plain
+    # Sweep seed 167: survivors against test_synthetic.py that the real style's statistics catch
+    ("utils/synthetic.py", "r = np.abs(x) ** p + np.abs(y * belly) ** 2.2", "r = np.abs(x) ** p + np.abs(y / belly) ** 2.2",
+     "test_realism.py"),  # the ventral side bulging out instead of a little flatter
+    ("utils/synthetic.py", "        if label == 0:\n", "        if label != 0:\n",
+     "test_realism.py"),  # every label but 0 stained as faintly as label 0
 ]
 
 
