@@ -15,7 +15,7 @@ from torch import nn
 
 @torch.no_grad()
 def sinkhorn(scores: torch.Tensor, eps: float = 0.05, n_iters: int = 3) -> torch.Tensor:
-    """Soft codes (B, K): rows sum to 1, every column sums to B / K.
+    """Soft codes (B, K): rows sum to 1, columns to about B / K (exactly after each column step).
 
     Computed in log space, so sharp scores (large / eps) cannot underflow to 0/0.
     """
