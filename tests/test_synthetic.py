@@ -158,6 +158,12 @@ def test_each_labels_stain_lies_in_its_region(style):
         assert at(x0, y0) > 8 and at(x0, y0) > 2 * max(*elsewhere, 1.0), (style, label, at(x0, y0), elsewhere)
 
 
+def _embryo_coordinates(renderer):
+    """x and y in [-1, 1] across the image, and the radius of a plain embryo, as `_label_stain` takes them."""
+    x, y = (renderer.xx - W / 2) / (W / 2), (renderer.yy - H / 2) / (H / 2)
+    return x, y, np.abs(x) ** 2.8 + np.abs(y) ** 2.2
+
+
 @pytest.mark.parametrize("style", STYLES)
 def test_a_striped_labels_stain_repeats_along_the_embryo_and_a_blobs_does_not(style):
     """Stripe regions repeat every 0.11 to 0.15 of the embryo's half-length (the segmented
@@ -165,8 +171,7 @@ def test_a_striped_labels_stain_repeats_along_the_embryo_and_a_blobs_does_not(st
     profile along the embryo for every striped label (0.25 to 0.41 measured), and little for a
     blob label (at most 0.03, for the narrowest)."""
     renderer = Renderer(0, style)
-    x, y = (renderer.xx - W / 2) / (W / 2), (renderer.yy - H / 2) / (H / 2)
-    r = np.abs(x) ** 2.8 + np.abs(y) ** 2.2
+    x, y, r = _embryo_coordinates(renderer)
     freqs = np.fft.rfftfreq(W)  # cycles per pixel
     band = (freqs >= 1 / (0.16 * W / 2)) & (freqs <= 1 / (0.10 * W / 2))
     rng = np.random.default_rng(3)
@@ -190,8 +195,7 @@ def test_a_labels_stain_shows_in_the_share_of_images_its_style_says(style, facin
     label = 24  # a single dorsal blob
     assert [region[-1] for region in _REGIONS[label]] == ["dorsal"]
     renderer = Renderer(0, style)
-    x, y = (renderer.xx - W / 2) / (W / 2), (renderer.yy - H / 2) / (H / 2)
-    r = np.abs(x) ** 2.8 + np.abs(y) ** 2.2
+    x, y, r = _embryo_coordinates(renderer)
     rng = np.random.default_rng(5)
     for view, expected in (("lateral", facing), ("ventral", hidden)):
         shown = np.mean([renderer._label_stain(label, 4, view, x, y, r, rng).any() for _ in range(4000)])

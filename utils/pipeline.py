@@ -229,6 +229,14 @@ def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: in
     for problem in problems:
         say(f"--force: {problem}")
     resume = command_line(args, overrides, work_dir)
+
+    def step_failed(label: str, said: str, error: str, why: str, executed: Path | None = None) -> ChainFailed:
+        """A failed step: said on its line, recorded in run.json, and raised with how to go on."""
+        say(f" {said}")
+        set_status(work_dir, "failed", label, error)
+        return ChainFailed(why + (f"\n  executed copy: {executed}" if executed else "")
+                           + f"\n  fix it, then resume: {resume} --from {label[:2]}")
+
     timing_file = work_dir / "timings.json"
     timings = read_json(timing_file) if timing_file.exists() else {}
     i = first
@@ -245,22 +253,14 @@ def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: in
         try:
             execute_step(source, target, passed_parameters(source, params, n_folds, fold))
         except pm.PapermillExecutionError as e:
-            say(f" failed after {time.time() - t0:.0f}s")
-            set_status(work_dir, "failed", label, f"{e.ename}: {e.evalue}")
-            raise ChainFailed(f"{label} failed: {e.ename}: {e.evalue}\n"
-                              f"  executed copy: {target}\n"
-                              f"  fix it, then resume: {resume} --from {name[:2]}") from None
+            raise step_failed(label, f"failed after {time.time() - t0:.0f}s", f"{e.ename}: {e.evalue}",
+                              f"{label} failed: {e.ename}: {e.evalue}", target) from None
         except KernelDidNotStart as e:
-            say(" kernel did not start")
-            set_status(work_dir, "failed", label, str(e))
-            raise ChainFailed(f"{label}: {e}\n"
-                              f"  resume: {resume} --from {name[:2]}") from None
+            raise step_failed(label, "kernel did not start", str(e), f"{label}: {e}") from None
         except DeadKernelError:  # killed mid-cell: not run again, its half-written files are the user's to see
-            say(f" kernel died after {time.time() - t0:.0f}s")
-            set_status(work_dir, "failed", label, "the kernel died")
-            raise ChainFailed(f"{label}: the kernel died while a cell ran (out of memory, or killed?)\n"
-                              f"  executed copy: {target}\n"
-                              f"  fix it, then resume: {resume} --from {name[:2]}") from None
+            why = f"{label}: the kernel died while a cell ran (out of memory, or killed?)"
+            raise step_failed(label, f"kernel died after {time.time() - t0:.0f}s", "the kernel died", why,
+                              target) from None
         timings[label] = round(time.time() - t0, 1)
         write_json(timing_file, timings)
         require(work_dir, *artifacts)
