@@ -595,6 +595,11 @@ MUTANTS = [
      "test_realism.py"),  # the ventral side bulging out instead of a little flatter
     ("utils/synthetic.py", "        if label == 0:\n", "        if label != 0:\n",
      "test_realism.py"),  # every label but 0 stained as faintly as label 0
+    # Session 30, sweep seed 179: label 11's spots all on the middle row
+    ("utils/synthetic.py", "pts_y = ((y0 + rng.uniform(-hh, hh, n)) * H / 2", "pts_y = ((y0 + rng.uniform(-hh, hh, n)) / H / 2",
+     "test_synthetic.py"),
+    ("utils/synthetic.py", "pts_x = ((x0 + rng.uniform(-hw, hw, n)) * W / 2 * 0.95", "pts_x = ((x0 + rng.uniform(-hw, hw, n)) * W / 2 * 0.5",
+     "test_synthetic.py"),  # spots over the middle half of the region only
 ]
 
 

@@ -202,6 +202,32 @@ def test_a_labels_stain_shows_in_the_share_of_images_its_style_says(style, facin
         assert abs(shown - expected) < 0.03, (style, view, shown, expected)
 
 
+def test_a_dotted_labels_stain_scatters_over_its_whole_region():
+    """A "dots" region is 8 to 24 spots at uniform places in its box (half-width hw, half-height
+    hh, drawn at 0.95 of the half-frame, each scaled by U(0.8, 1.2)), each blurred by a Gaussian
+    of sigma 2.5 pixels. So the stain's weighted spread along each axis has the variance of n
+    uniform points, (n - 1) / n * (0.95 * h * half-frame)^2 / 3 * E[U^2], plus 2.5^2, with
+    E[U^2] = (1.2^3 - 0.8^3) / (3 * 0.4); and it centres on the region (jittered by 0.04)."""
+    (label, [(kind, x0, y0, hw, hh, side)]), = [(k, r) for k, r in _REGIONS.items() if r[0][0] == "dots"]
+    assert side == "all"
+    renderer = Renderer(0, "clean")
+    x, y, r = _embryo_coordinates(renderer)
+    rng = np.random.default_rng(11)
+    rows, cols = np.mgrid[0:H, 0:W].astype(float)
+    spread, centre = [], []
+    while len(spread) < 300:
+        stain = renderer._label_stain(label, 4, "lateral", x, y, r, rng).astype(float)
+        if stain.any():
+            w = stain / stain.sum()
+            mean = ((w * cols).sum(), (w * rows).sum())
+            spread.append(((w * (cols - mean[0]) ** 2).sum(), (w * (rows - mean[1]) ** 2).sum()))
+            centre.append(mean)
+    shrink = np.mean([(n - 1) / n for n in range(8, 25)]) * (1.2 ** 3 - 0.8 ** 3) / (3 * 0.4)
+    expected = [shrink * (0.95 * h * half) ** 2 / 3 + 2.5 ** 2 for h, half in ((hw, W / 2), (hh, H / 2))]
+    assert np.mean(spread, axis=0) == pytest.approx(expected, rel=0.1)
+    assert np.mean(centre, axis=0) == pytest.approx([(x0 * 0.95 + 1) * W / 2, (y0 * 0.95 + 1) * H / 2], abs=2)
+
+
 def test_hidden_test_targets_are_the_generated_labels_in_the_order_asked(tmp_path):
     folder = generate(tmp_path / "d", n_bags=20, seed=5, workers=1)
     test = [b for b in make_bags(20, seed=5) if b.split == "test"][::-1]  # not the file's order
