@@ -600,6 +600,17 @@ MUTANTS = [
      "test_synthetic.py"),
     ("utils/synthetic.py", "pts_x = ((x0 + rng.uniform(-hw, hw, n)) * W / 2 * 0.95", "pts_x = ((x0 + rng.uniform(-hw, hw, n)) * W / 2 * 0.5",
      "test_synthetic.py"),  # spots over the middle half of the region only
+    # Sweep seed 181:
+    ("utils/ensemble.py", "(weights < 0).any()", "(weights <= 0).any()",
+     "test_ensemble.py"),  # a weight of 0, documented as allowed, refused
+    ("utils/ensemble.py", "other data (folder, fingerprint): {seen[0]} and", "other data (folder, fingerprint): {seen[-1]} and",
+     "test_ensemble.py"),  # the refusal names the second run's data twice
+    ("utils/models.py", "between = dropout if (layers > 1 and", "between = dropout if (layers >= 1 and",
+     "test_models.py"),  # one layer: torch warns that its dropout does nothing
+    ("utils/pipeline.py", 'step_failed(label, "kernel did not start"', 'step_failed(label, "kernel did start"',
+     "test_pipeline_loop.py"),  # the terminal says the opposite of what happened
+    ("utils/choices.py", "did you mean {' or '.join(near)}?", "did you mean {' and '.join(near)}?",
+     "test_runspec.py"),  # "regnety_032 and regnety_002": as if both were meant
 ]
 
 

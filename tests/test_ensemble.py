@@ -54,6 +54,13 @@ def test_averaging_independent_noise_helps_here():
     assert got["valid_tuned"]["auc_within_stage"] > max(alone)
 
 
+def test_a_weight_of_0_leaves_a_run_out():
+    """Weights are at least 0, not above it: 0 is a run shown beside the others but not in the mean."""
+    members, _, _ = _members()
+    got, alone = average_members(members, weights=[2, 0, 1]), average_members([members[0], members[2]], weights=[2, 1])
+    assert np.array_equal(got["p_tune"], alone["p_tune"]) and np.array_equal(got["thresholds"], alone["thresholds"])
+
+
 @pytest.mark.parametrize("change, words", [
     ({"data": {"data_dir": "data/other", "fingerprint": "f0"}}, "ran on other data"),
     ({"data": {"data_dir": "data/x", "fingerprint": "f1"}}, "ran on other data"),  # regenerated there
@@ -66,6 +73,8 @@ def test_runs_of_other_bags_are_refused_naming_both(change, words):
     with pytest.raises(ValueError, match=words) as err:
         check_aligned(members)
     assert "runs/r0 and runs/r1" in str(err.value)
+    if "data" in change:  # and what each of them ran on
+        assert "('data/x', 'f0') and " + str((change["data"]["data_dir"], change["data"]["fingerprint"])) in str(err.value)
     with pytest.raises(ValueError, match=words):
         average_members(members)
 

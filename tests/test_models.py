@@ -1,3 +1,5 @@
+import warnings
+
 import pytest
 import torch
 
@@ -154,6 +156,10 @@ def test_bilstm_dropout_only_on_linear_layers_where_the_paper_puts_it():
     paper = BiLSTMBagHead(in_dim=6, hidden=8, dropout=0.5, dropout_at="linear")
     assert paper.lstm.dropout == 0.0 and paper.fc[0].p == paper.out[0].p == 0.5
     assert BiLSTMBagHead(in_dim=6, hidden=8, dropout=0.5).lstm.dropout == 0.5
+    # One layer has nothing between layers: torch warns about dropout there, so none is passed.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert BiLSTMBagHead(in_dim=6, hidden=8, layers=1, dropout=0.5).lstm.dropout == 0.0
     with pytest.raises(ValueError, match="readout 'last' unknown"):
         BiLSTMBagHead(readout="last")
 

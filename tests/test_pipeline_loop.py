@@ -4,6 +4,7 @@ steps and folds, what each gets, the terminal lines and the run's status, in sec
 chain tests (test_chain.py) run the real notebooks and check their outputs, in minutes."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -139,7 +140,8 @@ def test_a_kernel_that_never_starts_stops_the_run_after_three_tries(notebooks, t
     work = tmp_path / "w"
     assert main(["--work", str(work), "--folds", "0"]) == 1
     assert [name for name, _, _ in calls] == [n for n, _ in CHAIN[:2]] + ["02_swav_warmup"] * 3
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert re.search(r"02_swav_warmup +kernel did not start\n", out), out  # its line in the terminal
     assert ("FAILED: 02_swav_warmup: the kernel did not start in 3 tries: "
             "Kernel died before replying to kernel_info") in err
     assert f"resume: python -m utils.pipeline --folds 0 --work {work} --from 02" in err

@@ -1,4 +1,5 @@
 """A work folder holds one run: run.json, conflicting arguments, stale artifacts (no notebook runs)."""
+import difflib
 import os
 import shlex
 from pathlib import Path
@@ -232,7 +233,9 @@ def test_a_backbone_or_compile_backend_that_timm_or_torch_lack_is_refused_before
     work = tmp_path / "w"
     assert main(["--work", str(work), "-p", "backbone", "regnety_02", "-p", "compile_backend", "cuda_graph"]) == 1
     err = capsys.readouterr().err
-    assert "-p backbone 'regnety_02': timm has no such model; did you mean" in err and "regnety_002" in err
+    near = difflib.get_close_matches("regnety_02", timm.list_models(), n=3)  # each of them, named
+    assert "regnety_002" in near and len(near) > 1
+    assert f"-p backbone 'regnety_02': timm has no such model; did you mean {' or '.join(near)}?" in err
     assert "-p compile_backend 'cuda_graph' unknown; choose None (eager), 'cuda-graph'" in err
     assert not work.exists()
     for backbone, backend in (("resnet18", "aot_eager"), ("regnety_002", "inductor-cudagraphs")):
