@@ -611,6 +611,14 @@ MUTANTS = [
      "test_pipeline_loop.py"),  # the terminal says the opposite of what happened
     ("utils/choices.py", "did you mean {' or '.join(near)}?", "did you mean {' and '.join(near)}?",
      "test_runspec.py"),  # "regnety_032 and regnety_002": as if both were meant
+    # Sweep seed 191: what a command's --help says
+    ("utils/report.py", 'prog="python -m utils.report", description=__doc__.split("\\n\\n")[0]',
+     'prog="python -m utils.report", description=__doc__.split("\\n\\n")[-1]',
+     "test_commands.py"),  # the docstring's last paragraph instead of its summary
+    ("utils/data.py", 'prog="python -m utils.data", description=__doc__.split("\\n\\n")[0]',
+     'prog="python -m utils.data"', "test_commands.py"),  # usage alone, no word of what it does
+    ("utils/synthetic.py", "    counts = RATES[_stage_row(stage)] * n\n", "    counts = RATES[_stage_row(stage)] / n\n",
+     "test_synthetic.py"),  # every real pair's lift n^4 too high: the pair shares alone did not show it
 ]
 
 

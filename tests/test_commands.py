@@ -16,7 +16,7 @@ SCRIPTS = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if '"__main_
 DRIVER = r"""
 import contextlib, io, json, os, runpy, sys, tempfile
 root, targets = sys.argv[1], json.loads(sys.argv[2])
-sys.path.insert(0, os.path.join(root, "benchmarks"))
+sys.path[:0] = [root, os.path.join(root, "benchmarks")]  # this checkout's utils, not an installed one
 results = {}
 for kind, name in targets:
     with tempfile.TemporaryDirectory() as cwd:
@@ -53,6 +53,19 @@ def test_every_command_answers_help_with_its_usage_and_writes_nothing():
         prog = f"python -m {name}" if kind == "module" else name
         assert r["out"].startswith(f"usage: {prog} "), f"{name} --help printed {r['out'][:200]!r}"
         assert r["left"] == [], f"{name} --help wrote {r['left']}"
+        # and says what it does: its module's docstring, whose first line is its summary
+        said = OWN_DESCRIPTION.get(name) or _first_line(ROOT / ("utils" if kind == "module" else "benchmarks")
+                                                        / (name.removeprefix("utils.").removesuffix(".py") + ".py"))
+        assert " ".join(said.split()) in " ".join(r["out"].split()), f"{name} --help does not say {said!r}"
+
+
+# A command whose module does more than the command: its parser says what the command does.
+OWN_DESCRIPTION = {"utils.plots": "Save generated images beside a real reference sheet."}
+
+
+def _first_line(path: Path) -> str:
+    import ast
+    return ast.get_docstring(ast.parse(path.read_text())).splitlines()[0]
 
 
 def test_the_readme_names_only_commands_that_exist():

@@ -194,7 +194,7 @@ def main(argv=None) -> int:
     """Check submission files (a hand-made blend, say) before uploading them to Kaggle."""
     from .data import DataError, read_competition
 
-    parser = argparse.ArgumentParser(prog="python -m utils.submission")
+    parser = argparse.ArgumentParser(prog="python -m utils.submission", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="validate submission files against a competition folder's test bags")
     c.add_argument("files", nargs="+")
