@@ -5,6 +5,7 @@ chain tests (test_chain.py) run the real notebooks and check their outputs, in m
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -211,6 +212,22 @@ def test_a_real_kernel_that_dies_at_start_is_started_again_up_to_three_times(tmp
     else:
         assert done.returncode == 3, done.stderr
         assert done.stdout == "the kernel did not start in 3 tries: Kernel died before replying to kernel_info\n"
+
+
+def test_a_checkouts_notebooks_run_with_its_own_utils(tmp_path):
+    """Another checkout of the kit (here: a copy of utils/ alone) runs its notebooks with its
+    own utils, not with the installed one that a kernel started elsewhere would import."""
+    other = tmp_path / "other"
+    shutil.copytree(REPO / "utils", other / "utils", ignore=shutil.ignore_patterns("__pycache__"))
+    source, target = tmp_path / "probe.ipynb", tmp_path / "probe-out.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import utils\nprint(utils.__file__)")]),
+                   source)
+    script = ("from pathlib import Path\nfrom utils.pipeline import execute_step\n"
+              f"execute_step(Path({str(source)!r}), Path({str(target)!r}), {{}}, cwd=Path({str(tmp_path)!r}))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=other, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    said = nbformat.read(target, as_version=4).cells[0].outputs[0]["text"]
+    assert said == f"{other / 'utils' / '__init__.py'}\n"
 
 
 def test_force_goes_on_past_a_stale_artifact_and_a_changed_parameter_saying_so(notebooks, tmp_path, capsys):

@@ -23,6 +23,7 @@ import ast
 import difflib
 import functools
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -306,11 +307,21 @@ class KernelDidNotStart(RuntimeError):
     pass
 
 
+def kernels_import_this_checkout() -> None:
+    """Put this checkout first on the kernels' path. A kernel starts in notebooks/, where
+    `import utils` finds whichever copy of the kit is installed, so the notebooks of one
+    checkout (a second clone, a throwaway copy with a planted bug) ran another's utils."""
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if paths[:1] != [str(REPO)]:
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), *paths])  # kernels inherit it
+
+
 def execute_step(source: Path, target: Path, parameters: dict, cwd: Path = NOTEBOOK_DIR) -> None:
     """One notebook through papermill, started again when its kernel dies before any cell
     ran; a failing cell is never run twice."""
     import papermill as pm
 
+    kernels_import_this_checkout()
     for attempt in range(1, KERNEL_START_TRIES + 1):
         try:
             pm.execute_notebook(str(source), str(target), parameters=parameters, cwd=str(cwd),
