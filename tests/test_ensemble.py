@@ -55,7 +55,7 @@ def test_averaging_independent_noise_helps_here():
 
 
 def test_a_weight_of_0_leaves_a_run_out():
-    """Weights are at least 0, not above it: 0 is a run shown beside the others but not in the mean."""
+    """A weight may be 0 (finite and at least 0, says the README): that run is left out of the mean."""
     members, _, _ = _members()
     got, alone = average_members(members, weights=[2, 0, 1]), average_members([members[0], members[2]], weights=[2, 1])
     assert np.array_equal(got["p_tune"], alone["p_tune"]) and np.array_equal(got["thresholds"], alone["thresholds"])
