@@ -1,6 +1,7 @@
 """Every command the kit offers starts: `python -m utils.X --help` and each benchmark's
 `--help` print their usage, exit 0 and write nothing. The GPU benchmarks never run in CI,
 so this is where an import they lost or a broken `__main__` guard shows first."""
+import ast
 import json
 import re
 import subprocess
@@ -10,6 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = sorted(p.stem for p in (ROOT / "utils").glob("*.py") if '"__main__"' in p.read_text())
 SCRIPTS = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if '"__main__"' in p.read_text())
+# A command whose module does more than the command: its parser says what the command does.
+OWN_DESCRIPTION = {"utils.plots": "Save generated images beside a real reference sheet."}
 
 # One interpreter for all of them (torch imports once): each runs as `python -m` or as a
 # script would, with --help, in an empty folder of its own.
@@ -54,18 +57,10 @@ def test_every_command_answers_help_with_its_usage_and_writes_nothing():
         assert r["out"].startswith(f"usage: {prog} "), f"{name} --help printed {r['out'][:200]!r}"
         assert r["left"] == [], f"{name} --help wrote {r['left']}"
         # and says what it does: its module's docstring, whose first line is its summary
-        said = OWN_DESCRIPTION.get(name) or _first_line(ROOT / ("utils" if kind == "module" else "benchmarks")
-                                                        / (name.removeprefix("utils.").removesuffix(".py") + ".py"))
+        source = ROOT / "utils" / f"{name.removeprefix('utils.')}.py" if kind == "module" else ROOT / "benchmarks" / name
+        said = OWN_DESCRIPTION.get(name) or ast.get_docstring(ast.parse(source.read_text())).splitlines()[0]
         assert " ".join(said.split()) in " ".join(r["out"].split()), f"{name} --help does not say {said!r}"
 
-
-# A command whose module does more than the command: its parser says what the command does.
-OWN_DESCRIPTION = {"utils.plots": "Save generated images beside a real reference sheet."}
-
-
-def _first_line(path: Path) -> str:
-    import ast
-    return ast.get_docstring(ast.parse(path.read_text())).splitlines()[0]
 
 
 def test_the_readme_names_only_commands_that_exist():

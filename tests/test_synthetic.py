@@ -222,7 +222,7 @@ def test_a_dotted_labels_stain_scatters_over_its_whole_region():
     of sigma 2.5 pixels. So the stain's weighted spread along each axis has the variance of n
     uniform points, (n - 1) / n * (0.95 * h * half-frame)^2 / 3 * E[U^2], plus 2.5^2, with
     E[U^2] = (1.2^3 - 0.8^3) / (3 * 0.4); and it centres on the region (jittered by 0.04)."""
-    (label, [(kind, x0, y0, hw, hh, side)]), = [(k, r) for k, r in _REGIONS.items() if r[0][0] == "dots"]
+    (label, [(_, x0, y0, hw, hh, side)]), = [(k, r) for k, r in _REGIONS.items() if r[0][0] == "dots"]
     assert side == "all"
     renderer = Renderer(0, "clean")
     x, y, r = _embryo_coordinates(renderer)
