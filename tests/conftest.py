@@ -86,6 +86,42 @@ def check_blend_and_thresholds(work, y, mask, p_model, p_floor, held_out: str) -
     return weight
 
 
+def check_explained_bags(work, executed_notebook, fold, n_bags: int = 4) -> None:
+    """08's printed account of what its figures show, against the run's own files: n_bags
+    distinct validation bags, each explained for its top predicted term (argmax of 05's
+    probabilities) with the terms 07's rule predicts; each attention bag's image weights are
+    one per image of a bag of several, non-negative, summing to 1."""
+    import re
+
+    import nbformat
+
+    from utils.rundir import fold_dir, load_run, read_json
+    from utils.thresholds import apply_thresholds
+
+    cells = nbformat.read(executed_notebook, as_version=4).cells
+    printed = "".join(o.text for c in cells if c.cell_type == "code" for o in c.outputs if o.output_type == "stream")
+    comp, _, valid = load_run(work, fold)
+    by_name = {b.gene_stage: (i, b) for i, b in enumerate(valid)}
+    p_valid = np.load(fold_dir(Path(work), fold) / "preds/bag_valid.npy")
+    thresholds = np.array(read_json(Path(work) / "thresholds.json")["thresholds"])
+    explained = re.findall(r"^(\S+): guided grad for term (\d+) \(p = ([\d.]+)\); "
+                           r"true terms \[([\d, ]*)\], predicted \[([\d, ]*)\]$", printed, re.M)
+    assert len(explained) == min(n_bags, len(valid)), printed
+    assert len({name for name, *_ in explained}) == len(explained)  # no bag twice
+    for name, label, p, true, predicted in explained:
+        i, bag = by_name[name]
+        assert int(label) == int(np.argmax(p_valid[i])) and float(p) == pytest.approx(p_valid[i].max(), abs=5e-4)
+        assert [int(t) for t in re.findall(r"\d+", true)] == list(bag.labels)
+        rule = np.flatnonzero(apply_thresholds(p_valid[i][None], thresholds, bag.mask[None])[0])
+        assert [int(t) for t in re.findall(r"\d+", predicted)] == rule.tolist() and len(rule) >= 1
+    weighted = re.findall(r"^(\S+): image weights \[([^\]]*)\]$", printed, re.M)
+    assert len(weighted) == min(n_bags, sum(len(b.images) > 1 for b in valid)), printed
+    for name, weights in weighted:
+        w = np.array([float(x) for x in weights.split(",")])
+        assert len(w) == len(by_name[name][1].images) > 1
+        assert (w >= 0).all() and w.sum() == pytest.approx(1, abs=1e-3 * len(w))
+
+
 # Bytes a corrupted or hand-edited CSV holds: separators, quotes, brackets, digits, a NUL,
 # a byte-order mark's bytes and cp1252 bytes that are not UTF-8.
 CORRUPTING_BYTES = b',"[]\' \n\r\t;0123456789abs_-+.\x00\xef\xbb\xbf\xff\xe9'

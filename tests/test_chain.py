@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import check_blend_and_thresholds
+from conftest import check_blend_and_thresholds, check_explained_bags
 
 from utils import ensemble
 from utils.blend import floor_for_run
@@ -196,6 +196,7 @@ def test_explain_notebook_saves_its_figures(demo_run):
         assert min(grey.shape) > 150 and (grey < 128).mean() > 0.02 and grey.std() > 20, name
     # The attention weights shown are those of 05's own head, whose predictions were submitted.
     assert "attention weights of 05's attention head" in (work / "executed/08_explain.ipynb").read_text()
+    check_explained_bags(work, work / "executed/08_explain.ipynb", fold=0)  # K-fold mode: fold 0's models
 
 
 def test_kfold_mode_scores_every_training_bag_out_of_fold(demo_run):

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import check_explained_bags
 
 from utils.pipeline import NOTEBOOK_DIR, declared_parameters, execute_step
 from utils.rundir import load_run, read_json
@@ -46,6 +47,7 @@ def test_the_notebooks_run_in_order_with_their_own_defaults(tmp_path):
     assert not (work / "cnn_compare").exists()  # Fig. 2's three extra CNNs only when asked
     assert (work / "figures/explain_attention.png").exists()
     assert "attention weights of 05's attention head" in (tmp_path / "executed/08_explain.ipynb").read_text()
+    check_explained_bags(work, tmp_path / "executed/08_explain.ipynb", fold=None)
 
 
 def test_fig2_trains_no_weights_weights_and_tempering_as_three_runs(tmp_path):
