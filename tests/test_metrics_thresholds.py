@@ -136,6 +136,15 @@ def test_sample_f1_refinement_improves_and_no_single_threshold_move_helps_more()
             assert f1_samples(y, apply_thresholds(p, trial)) <= best + 1e-12
 
 
+def test_sample_f1_refinement_moves_a_threshold_only_for_a_strict_gain():
+    # Separated perfectly at the starting thresholds: sample-F1 is 1 and no move can beat it,
+    # so every threshold stays where it was (a tie must not drift to another grid value).
+    y = np.array([[1, 0], [0, 1], [1, 1], [1, 0]])
+    p = np.array([[0.8, 0.1], [0.3, 0.9], [0.9, 0.7], [0.6, 0.2]])
+    start = np.array([0.55, 0.45])
+    assert f1_samples(y, apply_thresholds(p, start)) == 1.0
+    assert tune_for_sample_f1(y, p, start).tolist() == start.tolist()
+
 def test_among_equally_good_thresholds_the_middle_one_is_taken():
     y = np.array([[1], [0], [1], [0]])
     p = np.array([[0.8], [0.3], [0.9], [0.2]])

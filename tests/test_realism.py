@@ -10,8 +10,8 @@ from scipy import stats
 
 from utils.facts import REAL_IMAGE_STATS
 from utils.synthetic import generate
-from utils.realism import (QUANTILES, STATISTICS, compare, embryo_mask, folder_images, ks_to_quantiles,
-                           quantiles, reference_tiles, set_statistics)
+from utils.realism import (QUANTILES, STATISTICS, compare, embryo_mask, folder_images, image_statistics,
+                           ks_to_quantiles, quantiles, reference_tiles, set_statistics)
 
 SHEET = Path(__file__).resolve().parents[2] / "shared/reference/real_flyexpress_images.png"
 
@@ -43,6 +43,25 @@ def test_the_embryo_mask_finds_a_drawn_ellipse_and_ignores_specks():
     img[inside] = (240, 240, 240)           # a grey as pale is background
     assert not embryo_mask(img).any()
 
+
+def test_each_statistic_on_a_two_coloured_embryo_is_what_its_definition_gives():
+    # An ellipse, beige tissue (200, 190, 170) left of x = 192 and blue stain (150, 150, 210)
+    # right of it: every 8x8 window inside lies wholly in one colour (192 is a multiple of 8).
+    img = np.full((128, 320, 3), 255, np.uint8)
+    yy, xx = np.mgrid[:128, :320]
+    inside = ((yy - 64) / 55) ** 2 + ((xx - 160) / 150) ** 2 <= 1
+    img[inside & (xx < 192)] = (200, 190, 170)
+    img[inside & (xx >= 192)] = (150, 150, 210)
+    out = image_statistics(img, np.random.default_rng(0))
+    assert out["share_of_frame"][0] == pytest.approx(inside.mean(), abs=0.01)
+    lightness, blueness = np.array(out["lightness"]), np.array(out["blueness"])
+    assert len(lightness) == len(blueness) == 2000  # one sample per drawn pixel
+    tissue = np.isclose(lightness, 560 / 3)  # (200 + 190 + 170) / 3
+    assert (tissue | np.isclose(lightness, 170)).all() and 0.5 < tissue.mean() < 0.8
+    assert np.allclose(blueness[tissue], 170 - 195) and np.allclose(blueness[~tissue], 210 - 150)
+    assert np.allclose(out["local_contrast"], 0, atol=1e-3)  # no window straddles a colour edge
+    # the lightest half of the windows (grey 190.7 against 156.8) is the unstained tissue
+    assert len(out["tissue_blueness"]) < len(out["local_contrast"]) and np.allclose(out["tissue_blueness"], -25)
 
 def test_the_embedded_real_figures_are_what_the_script_computes():
     assert set(REAL_IMAGE_STATS) == set(STATISTICS)

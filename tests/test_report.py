@@ -151,6 +151,17 @@ def test_report_shows_the_runs_scores_and_figures(tmp_path):
     assert check_report(work, tmp_path) == 1
 
 
+def test_text_from_the_run_is_escaped_not_read_as_html(tmp_path):
+    # A folder name or a term holding markup (a hand-edited terms file) shows as text, not as
+    # elements of the page.
+    import html as html_lib
+    work = _run(tmp_path, "a<b>&c")
+    write_json(work / "scores/per_label.json", [{"term": "<script>x</script>", "F1": 0.5, "threshold": 0.4,
+                                                 "positives": 3, "share": 0.1}])
+    page = write_report(work).read_text()
+    assert html_lib.escape("a<b>&c", quote=False) in page and "a<b>" not in page
+    assert html_lib.escape("<script>x</script>", quote=False) in page and "<script>x" not in page
+
 def test_python_dash_m_utils_report_writes_one_work_folders_report(tmp_path, capsys):
     from utils.report import main
     work = _run(tmp_path, "single")

@@ -22,7 +22,7 @@ def _digest(folder):
 
 def test_deterministic_for_a_seed_and_any_worker_count(tmp_path):
     a = generate(tmp_path / "a", n_bags=20, seed=5, workers=1)
-    b = generate(tmp_path / "b", n_bags=20, seed=5, workers=2)
+    b = generate(tmp_path / "new/folders/b", n_bags=20, seed=5, workers=2)  # its parents made as needed
     c = generate(tmp_path / "c", n_bags=20, seed=6, workers=1)
     assert _digest(a) == _digest(b)
     assert _digest(a) != _digest(c)
@@ -31,7 +31,7 @@ def test_deterministic_for_a_seed_and_any_worker_count(tmp_path):
     # An existing folder (someone's data, say) is never written over unless asked; no half-built copy is left
     with pytest.raises(FileExistsError, match="exists; pass overwrite=True"):
         generate(a, n_bags=20, seed=6, workers=1)
-    assert _digest(a) == _digest(b) and sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c"]
+    assert _digest(a) == _digest(b) and sorted(p.name for p in tmp_path.iterdir()) == ["a", "c", "new"]
     assert _digest(generate(a, n_bags=20, seed=6, overwrite=True)) == _digest(c)  # default workers too
 
 
