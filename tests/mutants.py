@@ -621,6 +621,17 @@ MUTANTS = [
      "test_synthetic.py"),  # every real pair's lift n^4 too high: the pair shares alone did not show it
     # A kernel started in notebooks/ imported the installed utils, not its own checkout's
     ("utils/pipeline.py", "    if paths[:1] != [str(REPO)]:", "    if False:", "test_pipeline_loop.py"),
+    # Session 31: 08 explaining a bag's least likely term (its test saw only that figures were pictures)
+    ("notebooks/08_explain.ipynb", "label = int(np.argmax(p))", "label = int(np.argmin(p))",
+     "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),
+    # Sweep seed 193:
+    ("utils/realism.py", 'out["lightness"] = take.mean(axis=1)', 'out["lightness"] = take.mean(axis=0)',
+     "test_realism.py"),  # three channel means per image, not one lightness per pixel
+    ("utils/thresholds.py", "if score > best + 1e-12:", "if score > best - 1e-12:",
+     "test_metrics_thresholds.py"),  # a tie moves the threshold: it drifts to the last equal grid value
+    ("utils/report.py", "autoescape=True,", "autoescape=False,", "test_report.py"),  # markup in a name runs
+    ("utils/synthetic.py", "    out.parent.mkdir(parents=True, exist_ok=True)", "    out.parent.mkdir(parents=False, exist_ok=True)",
+     "test_synthetic.py"),  # --out in a folder not made yet fails
 ]
 
 
