@@ -44,14 +44,19 @@ def test_the_embryo_mask_finds_a_drawn_ellipse_and_ignores_specks():
     assert not embryo_mask(img).any()
 
 
-def test_each_statistic_on_a_two_coloured_embryo_is_what_its_definition_gives():
-    # An ellipse, beige tissue (200, 190, 170) left of x = 192 and blue stain (150, 150, 210)
-    # right of it: every 8x8 window inside lies wholly in one colour (192 is a multiple of 8).
+def _two_coloured_embryo():
+    """An ellipse, beige tissue (200, 190, 170) left of x = 192 and blue stain (150, 150, 210)
+    right of it: every 8x8 window inside lies wholly in one colour (192 is a multiple of 8)."""
     img = np.full((128, 320, 3), 255, np.uint8)
     yy, xx = np.mgrid[:128, :320]
     inside = ((yy - 64) / 55) ** 2 + ((xx - 160) / 150) ** 2 <= 1
     img[inside & (xx < 192)] = (200, 190, 170)
     img[inside & (xx >= 192)] = (150, 150, 210)
+    return img, inside
+
+
+def test_each_statistic_on_a_two_coloured_embryo_is_what_its_definition_gives():
+    img, inside = _two_coloured_embryo()
     out = image_statistics(img, np.random.default_rng(0))
     assert out["share_of_frame"][0] == pytest.approx(inside.mean(), abs=0.01)
     lightness, blueness = np.array(out["lightness"]), np.array(out["blueness"])
@@ -62,6 +67,15 @@ def test_each_statistic_on_a_two_coloured_embryo_is_what_its_definition_gives():
     assert np.allclose(out["local_contrast"], 0, atol=1e-3)  # no window straddles a colour edge
     # the lightest half of the windows (grey 190.7 against 156.8) is the unstained tissue
     assert len(out["tissue_blueness"]) < len(out["local_contrast"]) and np.allclose(out["tissue_blueness"], -25)
+
+
+def test_a_statistic_passes_at_a_distance_of_at_most_max_ks():
+    # Against a reference lying wholly below every sample, each KS distance is exactly 1.
+    img, _ = _two_coloured_embryo()
+    far_below = {k: np.linspace(-2e9, -1e9, len(QUANTILES)).tolist() for k in STATISTICS}
+    assert compare([img], far_below, max_ks=1.0)["pass"].all()
+    assert not compare([img], far_below, max_ks=0.999)["pass"].any()
+
 
 def test_the_embedded_real_figures_are_what_the_script_computes():
     assert set(REAL_IMAGE_STATS) == set(STATISTICS)
