@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import check_explained_bags
+from conftest import check_explained_bags, printed_by
 
 from utils.pipeline import NOTEBOOK_DIR, declared_parameters, execute_step
 from utils.rundir import load_run, read_json
@@ -48,6 +48,15 @@ def test_the_notebooks_run_in_order_with_their_own_defaults(tmp_path):
     assert (work / "figures/explain_attention.png").exists()
     assert "attention weights of 05's attention head" in (tmp_path / "executed/08_explain.ipynb").read_text()
     check_explained_bags(work, tmp_path / "executed/08_explain.ipynb", fold=None)
+    # 01's sanity findings, counted here from the bags: the demo draws labels only where the
+    # real data has them; test bags are other stages of some training genes; the validation
+    # split holds whole genes out.
+    train_genes, test_genes = ({b.gene for b in bags} for bags in (comp.train, comp.test))
+    assert 0 < len(train_genes & test_genes) < len(test_genes)
+    assert printed_by(tmp_path / "executed/01_eda.ipynb").splitlines()[-3:] == [
+        "labels at a stage where the real data never has them: 0",
+        f"genes: {len(train_genes | test_genes)}; genes in both train and test: {len(train_genes & test_genes)}",
+        f"validation bags: {len(valid)}, genes shared with training: 0"]
 
 
 def test_fig2_trains_no_weights_weights_and_tempering_as_three_runs(tmp_path):
