@@ -68,6 +68,8 @@ def test_python_dash_m_utils_plots_saves_the_realism_sheet(demo_dir, tmp_path, c
     assert capsys.readouterr().out.strip() == str(out)
     with Image.open(out) as img:
         assert img.format == "PNG" and img.width > img.height
-    with pytest.raises(SystemExit) as stop:  # each of the three is needed: argparse's usage, no traceback
-        main(["--reference", str(reference), "--out", str(out)])
-    assert stop.value.code == 2 and "--data" in capsys.readouterr().err
+    given = {"--data": str(demo_dir), "--reference": str(reference), "--out": str(out)}
+    for missing in given:  # each of the three is needed: argparse's usage, no traceback
+        with pytest.raises(SystemExit) as stop:
+            main([word for flag, value in given.items() if flag != missing for word in (flag, value)])
+        assert stop.value.code == 2 and f"required: {missing}" in capsys.readouterr().err
