@@ -632,6 +632,12 @@ MUTANTS = [
     ("utils/report.py", "autoescape=True,", "autoescape=False,", "test_report.py"),  # markup in a name runs
     ("utils/synthetic.py", "    out.parent.mkdir(parents=True, exist_ok=True)", "    out.parent.mkdir(parents=False, exist_ok=True)",
      "test_synthetic.py"),  # --out in a folder not made yet fails
+    # Sweep seed 197, and 01's sanity findings (nothing read them):
+    ("utils/realism.py", '"pass": ks <= max_ks})', '"pass": ks < max_ks})', "test_realism.py"),  # "at most" excluded
+    ("utils/plots.py", 'parser.add_argument("--out", required=True)', 'parser.add_argument("--out", required=False)',
+     "test_plots.py"),  # a traceback from save_figure(None) instead of the usage
+    ("notebooks/01_eda.ipynb", "if not STAGE_MASK[b.stage, i]]", "if STAGE_MASK[b.stage, i]]",
+     "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),  # every label off-stage
 ]
 
 
