@@ -86,6 +86,14 @@ def check_blend_and_thresholds(work, y, mask, p_model, p_floor, held_out: str) -
     return weight
 
 
+def printed_by(executed_notebook) -> str:
+    """What an executed notebook printed: its cells' standard output, in order."""
+    import nbformat
+    cells = nbformat.read(executed_notebook, as_version=4).cells
+    return "".join(o.text for c in cells if c.cell_type == "code" for o in c.outputs
+                   if o.output_type == "stream" and o.name == "stdout")
+
+
 def check_explained_bags(work, executed_notebook, fold, n_bags: int = 4) -> None:
     """08's printed account of what its figures show, against the run's own files: n_bags
     distinct validation bags, each explained for its top predicted term (argmax of 05's
@@ -93,13 +101,10 @@ def check_explained_bags(work, executed_notebook, fold, n_bags: int = 4) -> None
     one per image of a bag of several, non-negative, summing to 1."""
     import re
 
-    import nbformat
-
     from utils.rundir import fold_dir, load_run, read_json
     from utils.thresholds import apply_thresholds
 
-    cells = nbformat.read(executed_notebook, as_version=4).cells
-    printed = "".join(o.text for c in cells if c.cell_type == "code" for o in c.outputs if o.output_type == "stream")
+    printed = printed_by(executed_notebook)
     comp, _, valid = load_run(work, fold)
     by_name = {b.gene_stage: (i, b) for i, b in enumerate(valid)}
     p_valid = np.load(fold_dir(Path(work), fold) / "preds/bag_valid.npy")
