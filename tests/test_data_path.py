@@ -254,6 +254,29 @@ def test_a_captured_step_replays_exactly_the_eager_steps_resumed_or_not(tmp_path
         assert torch.equal(a, b)
 
 
+def test_a_captured_step_replays_only_batches_like_its_first():
+    """A batch that differs from the first in one tensor's shape, dtype or name runs eagerly:
+    copied into the first batch's buffers it would be cut short, cast or dropped."""
+    from utils.step_graph import CapturedStep
+
+    model = nn.Linear(3, 1)
+
+    def step(batch, key):
+        return model(batch["x"]).sum() + batch["w"].sum()
+
+    replay_by_rerunning.captures = 0
+    captured = CapturedStep(step, model, torch.optim.SGD(model.parameters(), lr=0.0), capture=replay_by_rerunning)
+    captured({"x": torch.ones(4, 3), "w": torch.ones(4)})
+    assert captured.fits({"x": torch.zeros(4, 3), "w": torch.zeros(4)})
+    for other in ({"x": torch.ones(4, 3), "w": torch.ones(2)},  # one tensor shorter
+                  {"x": torch.ones(4, 3), "w": torch.ones(4, dtype=torch.float64)},  # one of another dtype
+                  {"x": torch.ones(4, 3)},  # one missing
+                  {"x": torch.ones(4, 3), "w": torch.ones(4), "v": torch.ones(4)}):  # one more
+        assert not captured.fits(other)
+    short = {"x": torch.ones(4, 3), "w": torch.ones(2)}
+    assert captured(short).item() == pytest.approx(step(short, None).item())  # its own w, not the buffer's
+    assert replay_by_rerunning.captures == 1  # and no new graph for it
+
 def test_a_captured_step_keeps_checkpoints_plain_and_its_rate_in_place():
     from utils.step_graph import portable_state, set_learning_rate
 
