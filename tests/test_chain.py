@@ -66,6 +66,13 @@ def test_chain_writes_validated_submissions_and_learns(demo_run):
     for name in ["00_demo_data", "03_cnn_tempering-fold0", "07_submission"]:
         assert (work / "executed" / f"{name}.ipynb").exists()
     comp, _, _ = load_run(work)
+    # 04's index.csv names each row of its features: every bag's images, under the bag's split.
+    import pandas as pd
+    index = pd.read_csv(work / "fold0/features/index.csv")
+    assert index.row.tolist() == list(range(len(np.load(work / "fold0/features/features.npy"))))
+    named = set(zip(index.split, index.image))
+    assert len(named) == len(index) == len({(b.split, name) for b in comp.train + comp.test for name in b.images})
+    assert all((b.split, name) in named for b in comp.train + comp.test for name in b.images)
     ids = [b.gene_stage for b in comp.test]
     y, m = hidden_test_targets(work / "data", ids), np.stack([b.mask for b in comp.test])
     tuned = read_json(work / "thresholds.json")
