@@ -638,6 +638,11 @@ MUTANTS = [
      "test_plots.py"),  # a traceback from save_figure(None) instead of the usage
     ("notebooks/01_eda.ipynb", "if not STAGE_MASK[b.stage, i]]", "if STAGE_MASK[b.stage, i]]",
      "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),  # every label off-stage
+    # Sweep seed 199, and a notebook swap read for it:
+    ("utils/step_graph.py", "return tensors == set(self.inputs) and all(", "return tensors == set(self.inputs) and any(",
+     "test_data_path.py"),  # a batch with one tensor cut short replayed through the first batch's buffers
+    ("notebooks/05_bilstm.ipynb", 'orders = 1 if bag_head != \\"bilstm\\" else n_orders',
+     'orders = 1 if bag_head == \\"bilstm\\" else n_orders', "test_profiles.py::test_profile_runs_end_to_end[paper]"),
 ]
 
 
