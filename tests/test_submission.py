@@ -262,3 +262,5 @@ def test_each_run_gets_a_new_submission_folder_even_in_the_same_second(tmp_path)
     assert all(p.is_dir() and not any(p.iterdir()) for p in again)  # new and empty
     assert (first / "submission_f1.csv").read_text() == "Id,labels\n"  # the first run's file untouched
     assert new_submission_folder(tmp_path / "subs", "demo-seed1").name.startswith("demo-seed1-20")
+    nested = new_submission_folder(tmp_path / "not/made/yet", "demo-seed0")  # --submissions in a new folder
+    assert nested.is_dir() and nested.parent == tmp_path / "not/made/yet"
