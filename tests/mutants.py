@@ -643,6 +643,9 @@ MUTANTS = [
      "test_data_path.py"),  # a batch with one tensor cut short replayed through the first batch's buffers
     ("notebooks/05_bilstm.ipynb", 'orders = 1 if bag_head != \\"bilstm\\" else n_orders',
      'orders = 1 if bag_head == \\"bilstm\\" else n_orders', "test_profiles.py::test_profile_runs_end_to_end[paper]"),
+    # Sweep seed 211:
+    ("utils/submission.py", "    Path(submission_dir).mkdir(parents=True, exist_ok=True)",
+     "    Path(submission_dir).mkdir(parents=False, exist_ok=True)", "test_submission.py"),  # --submissions a/new/b fails
 ]
 
 
