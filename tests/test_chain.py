@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import check_blend_and_thresholds, check_explained_bags
 
@@ -67,7 +68,6 @@ def test_chain_writes_validated_submissions_and_learns(demo_run):
         assert (work / "executed" / f"{name}.ipynb").exists()
     comp, _, _ = load_run(work)
     # 04's index.csv names each row of its features: every bag's images, under the bag's split.
-    import pandas as pd
     index = pd.read_csv(work / "fold0/features/index.csv")
     assert index.row.tolist() == list(range(len(np.load(work / "fold0/features/features.npy"))))
     named = set(zip(index.split, index.image))
@@ -120,8 +120,6 @@ SAME_ARTIFACTS = [f"fold{k}/{name}" for k in range(3)
 def _where_training_parted(work, again, fold) -> str:
     """The first epoch whose training loss differs between two runs' fold, in 03 and 05: a
     one-off difference in 05 once began at epoch 0 (BENCHMARKS.md), and CI keeps only this."""
-    import pandas as pd
-
     parts = []
     for stage in ["cnn", "bag"]:
         a, b = (pd.read_csv(w / fold / stage / "history.csv") for w in (work, again))
@@ -136,7 +134,6 @@ def test_same_seed_again_killed_and_resumed_gives_identical_files(demo_run):
     """The demo chain again with the same seed, killed during 03 and resumed with --from 03,
     writes the first run's bytes: one rerun shows both. A rerun from scratch gives the same
     bytes on a CPU too, so the test also checks that it did resume."""
-    import pandas as pd
     import psutil
     import torch
 
