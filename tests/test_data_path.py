@@ -277,6 +277,7 @@ def test_a_captured_step_replays_only_batches_like_its_first():
     assert captured(short).item() == pytest.approx(step(short, None).item())  # its own w, not the buffer's
     assert replay_by_rerunning.captures == 1  # and no new graph for it
 
+
 def test_a_captured_step_keeps_checkpoints_plain_and_its_rate_in_place():
     from utils.step_graph import portable_state, set_learning_rate
 

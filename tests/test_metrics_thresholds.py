@@ -145,6 +145,7 @@ def test_sample_f1_refinement_moves_a_threshold_only_for_a_strict_gain():
     assert f1_samples(y, apply_thresholds(p, start)) == 1.0
     assert tune_for_sample_f1(y, p, start).tolist() == start.tolist()
 
+
 def test_among_equally_good_thresholds_the_middle_one_is_taken():
     y = np.array([[1], [0], [1], [0]])
     p = np.array([[0.8], [0.3], [0.9], [0.2]])

@@ -162,6 +162,7 @@ def test_text_from_the_run_is_escaped_not_read_as_html(tmp_path):
     assert html_lib.escape("a<b>&c", quote=False) in page and "a<b>" not in page
     assert html_lib.escape("<script>x</script>", quote=False) in page and "<script>x" not in page
 
+
 def test_python_dash_m_utils_report_writes_one_work_folders_report(tmp_path, capsys):
     from utils.report import main
     work = _run(tmp_path, "single")
