@@ -72,10 +72,13 @@ def slice_by_genes(src, out, train_sizes=(5, 5, 4), test_sizes=(4, 3)) -> Path:
 def check_blend_and_thresholds(work, y, mask, p_model, p_floor, held_out: str) -> float:
     """06's blend and thresholds, recomputed from the model's and the floor's predictions on the
     bags that tune them (`held_out`: "valid" or "oof"): the weight that scored best there, the
-    saved blend at that weight, and thresholds tuned on that blend. Returns the weight."""
+    saved blend at that weight, thresholds tuned on that blend, and 06's per-label table (the
+    report shows it) against sklearn's F1 of each label at those thresholds. Returns the weight."""
+    from sklearn.metrics import f1_score
+
     from utils.blend import choose_model_weight
     from utils.rundir import read_json
-    from utils.thresholds import tune_thresholds
+    from utils.thresholds import apply_thresholds, tune_thresholds
 
     tuned = read_json(Path(work) / "thresholds.json")
     weight, _ = choose_model_weight(y, p_model, p_floor, mask)
@@ -83,6 +86,10 @@ def check_blend_and_thresholds(work, y, mask, p_model, p_floor, held_out: str) -
     assert tuned["model_weight"] == weight
     assert np.allclose(blended, weight * p_model + (1 - weight) * p_floor)
     assert np.allclose(tuned["thresholds"], tune_thresholds(y, blended, mask=mask))
+    pred = apply_thresholds(blended, np.array(tuned["thresholds"]), mask)
+    per_label = read_json(Path(work) / "scores/per_label.json")
+    assert [r["F1"] for r in per_label] == pytest.approx(f1_score(y, pred, average=None, zero_division=0))
+    assert [r["positives"] for r in per_label] == y.sum(0).tolist()
     return weight
 
 

@@ -226,13 +226,6 @@ def test_kfold_mode_scores_every_training_bag_out_of_fold(demo_run):
     y, m = _train_targets(work)
     floor_oof = floor_for_run(work, build_cache(comp, work), n_folds=3)[0]
     check_blend_and_thresholds(work, y, m, oof, floor_oof, "oof")
-    # 06's per-label table (the report shows it): sklearn's F1 of each label at those thresholds.
-    from sklearn.metrics import f1_score
-    tuned = read_json(work / "thresholds.json")
-    pred = apply_thresholds(np.load(work / "preds/bag+floor_oof.npy"), np.array(tuned["thresholds"]), m)
-    per_label = read_json(work / "scores/per_label.json")
-    assert [r["F1"] for r in per_label] == pytest.approx(f1_score(y, pred, average=None, zero_division=0))
-    assert [r["positives"] for r in per_label] == y.sum(0).tolist()
     # Each training history is a table of epochs, as 03 and 05 return it (no index column).
     for stage in ["cnn", "bag"]:
         assert (work / f"fold0/{stage}/history.csv").read_text().startswith("epoch,"), stage
