@@ -531,7 +531,7 @@ MUTANTS = [
     ("notebooks/06_threshold_tuning.ipynb", '"if n_folds >= 2:\\n"', '"if n_folds > 2:\\n"',
      "test_profiles.py::test_profile_runs_end_to_end[cpu]"),  # 2 folds tuned as one split
     ("notebooks/06_threshold_tuning.ipynb", '"tp = (pred & (y_valid == 1))', '"tp = (pred & (y_valid != 1))',
-     "test_chain.py::test_kfold_mode_scores_every_training_bag_out_of_fold"),  # the per-label F1 table
+     "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),  # the per-label F1 table
     # Session 27: 03's Fig. 2 comparison had never run in a test.
     ("notebooks/03_cnn_tempering.ipynb", '\\"weights + tempering\\": (True, True)', '\\"weights + tempering\\": (True, False)',
      "test_interactive.py::test_fig2_trains_no_weights_weights_and_tempering_as_three_runs"),  # no tempering
@@ -646,6 +646,12 @@ MUTANTS = [
     # Sweep seed 211:
     ("utils/submission.py", "    Path(submission_dir).mkdir(parents=True, exist_ok=True)",
      "    Path(submission_dir).mkdir(parents=False, exist_ok=True)", "test_submission.py"),  # --submissions a/new/b fails
+    # Session 32: the GPU benchmark's bookkeeping (its one GPU run must report the right thing).
+    ("benchmarks/gpu_chain.py", '"same_bytes": a is not None and a == c', '"same_bytes": a is not None and a == a',
+     "test_gpu_chain.py"),  # a run compared with itself: always "the same bytes"
+    ("benchmarks/gpu_chain.py", '    stop(procs["killed"])', '    pass', "test_gpu_chain.py"),  # never killed
+    ("benchmarks/gpu_chain.py", "later = h.iloc[1:] if len(h) > 1 else h", "later = h",
+     "test_gpu_chain.py"),  # the first epoch's compile time in the rate
 ]
 
 
