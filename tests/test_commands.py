@@ -62,7 +62,6 @@ def test_every_command_answers_help_with_its_usage_and_writes_nothing():
         assert " ".join(said.split()) in " ".join(r["out"].split()), f"{name} --help does not say {said!r}"
 
 
-
 def test_the_readme_names_only_commands_that_exist():
     readme = (ROOT / "README.md").read_text()
     named = set(re.findall(r"python -m utils\.(\w+)", readme))
@@ -70,6 +69,14 @@ def test_the_readme_names_only_commands_that_exist():
     scripts = set(re.findall(r"benchmarks/(\w+\.(?:py|sh))", readme))
     assert scripts and all((ROOT / "benchmarks" / s).exists() for s in scripts), \
         sorted(s for s in scripts if not (ROOT / "benchmarks" / s).exists())
+
+
+def test_the_readme_layout_names_every_utils_module_and_no_other():
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("\nutils/ "):readme.index("\nbenchmarks/ ")]
+    named = {w for group in re.findall(r"\(([^)]*)\)", block) for w in re.findall(r"\w+", group)}
+    modules = {p.stem for p in (ROOT / "utils").glob("*.py")} - {"__init__"}
+    assert named == modules, f"missing: {sorted(modules - named)}; no such module: {sorted(named - modules)}"
 
 
 def test_the_gpu_shell_scripts_parse():
