@@ -652,6 +652,9 @@ MUTANTS = [
     ("benchmarks/gpu_chain.py", '    stop(procs["killed"])', '    pass', "test_gpu_chain.py"),  # never killed
     ("benchmarks/gpu_chain.py", "later = h.iloc[1:] if len(h) > 1 else h", "later = h",
      "test_gpu_chain.py"),  # the first epoch's compile time in the rate
+    # Sweep seed 223:
+    ("utils/train.py", '"train_images": len(batches) * s.cnn_batch_size}', '"train_images": len(batches) / s.cnn_batch_size}',
+     "test_data_path.py"),  # the CNN's images/s (issue 10's 10,000 target) off by the batch squared
 ]
 
 

@@ -113,6 +113,8 @@ def test_the_cnn_trains_bit_for_bit_the_same_from_the_tensor_copy(tiny, tmp_path
     assert h1.train_loss.tolist() == h2.train_loss.tolist()
     assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
     assert (h1.images_per_second > 0).all() and (h1.train_seconds <= h1.seconds).all()
+    n_images = sum(len(b.images) for b in train)  # the images/s of issue 10's target count these
+    assert h1.train_images.tolist() == [n_images // 8 * 8] * 2 and n_images % 8  # whole batches only
 
 
 def test_a_non_finite_loss_stops_the_run_naming_its_epoch_and_batch(tmp_path):
