@@ -655,6 +655,18 @@ MUTANTS = [
     # Sweep seed 223:
     ("utils/train.py", '"train_images": len(batches) * s.cnn_batch_size}', '"train_images": len(batches) / s.cnn_batch_size}',
      "test_data_path.py"),  # the CNN's images/s (issue 10's 10,000 target) off by the batch squared
+    # Session 32: 05's scores/bag_<head>.json, read by nothing:
+    ("notebooks/05_bilstm.ipynb", "bag_valid, mask=np.stack([b.mask for b in valid]))", "bag_valid)",
+     "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),  # scored without stages
+    # The ablation's scores (issue 11's gpu profile is chosen from them):
+    ("benchmarks/ablation.py", "thresholds = tune_thresholds(y_valid, p_valid, mask=m_valid)",
+     "thresholds = tune_thresholds(y_test, p_test, mask=m_test)", "test_benchmark_scores.py"),  # tuned on the test labels
+    ("benchmarks/ablation.py", "grouped.std(ddof=1)", "grouped.std(ddof=0)", "test_benchmark_scores.py"),  # spread too small
+    ("benchmarks/bag_study.py", 'thresholds_from="valid"', 'thresholds_from="test"',
+     "test_benchmark_scores.py"),  # the BiLSTM fix judged with thresholds tuned on the test labels
+    # Sweep seed 227:
+    ("utils/train.py", "grayscale=s.in_chans == 1)", "grayscale=s.in_chans != 1)",
+     "test_training_stages.py"),  # a 3-channel CNN's validation fed grey images
 ]
 
 

@@ -16,6 +16,7 @@ from conftest import check_blend_and_thresholds, check_explained_bags, printed_b
 
 from utils.blend import floor_for_run
 from utils.cache import build_cache
+from utils.metrics import evaluate
 from utils.pipeline import NOTEBOOK_DIR, declared_parameters, execute_step
 from utils.rundir import load_run, read_json
 from utils.submission import validate_auc, validate_f1
@@ -39,7 +40,9 @@ def test_the_notebooks_run_in_order_with_their_own_defaults(tmp_path):
     assert tuned["source"] == "bag+floor"  # the demo profile's, tuned on the validation bags
     y, m = np.stack([b.target for b in valid]), np.stack([b.mask for b in valid])
     floor_valid = floor_for_run(work, build_cache(comp, work))[0]
-    check_blend_and_thresholds(work, y, m, np.load(work / "preds/bag_valid.npy"), floor_valid, "valid")
+    p_bag = np.load(work / "preds/bag_valid.npy")
+    check_blend_and_thresholds(work, y, m, p_bag, floor_valid, "valid")
+    assert read_json(work / "scores/bag_attention.json") == pytest.approx(evaluate(y, p_bag, mask=m))  # 05's print
     written = read_json(work / "submission.json")  # paths as 07 saw them, from the notebooks folder
     f1, auc = ((notebooks / written[kind]).resolve() for kind in ("f1", "auc"))
     assert f1.parent.parent == (tmp_path / "submissions").resolve()  # "../submissions"

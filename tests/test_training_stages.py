@@ -223,13 +223,16 @@ def test_fit_image_model_follows_its_schedules_and_keeps_the_best_epoch(tiny, tm
     assert unweighted.weight_strength.tolist() == [0.0]
 
 
-def test_image_bag_probs_average_each_bags_images_and_mask_the_stage(tiny):
+@pytest.mark.parametrize("in_chans", [1, 3])
+def test_image_bag_probs_average_each_bags_images_and_mask_the_stage(tiny, demo_dir, in_chans, tmp_path):
     cache, _, valid, _ = tiny
-    s = CNNSettings(**SMALL)
+    if in_chans == 3:  # colour images for a 3-channel network (an ImageNet-style backbone)
+        cache = build_cache(read_competition(demo_dir, check_images=False), tmp_path, mode="RGB")
+    s = CNNSettings(in_chans=in_chans, **SMALL)
     torch.manual_seed(0)
-    model = build_backbone("regnety_002", in_chans=1).eval()
+    model = build_backbone("regnety_002", in_chans=in_chans).eval()
     got = image_bag_probs(model, cache, valid, s, torch.device("cpu"), batch_size=3)
-    transform = EvalTransform(resize_hw=(42, 124), out_hw=(40, 120))
+    transform = EvalTransform(resize_hw=(42, 124), out_hw=(40, 120), grayscale=in_chans == 1)
     with torch.no_grad():
         for i, bag in enumerate(valid):
             x = torch.from_numpy(cache.array[cache.rows(bag.split, bag.images)])
