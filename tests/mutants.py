@@ -667,6 +667,10 @@ MUTANTS = [
     # Sweep seed 227:
     ("utils/train.py", "grayscale=s.in_chans == 1)", "grayscale=s.in_chans != 1)",
      "test_training_stages.py"),  # a 3-channel CNN's validation fed grey images
+    ("utils/ensemble.py", "if not np.isfinite(weights).all() or", "if not np.isfinite(weights).any() or",
+     "test_ensemble.py"),  # --weights nan 1 passed the check (a later error blamed the predictions)
+    ("utils/pipeline.py", 'PAPERMILL_OPTIONS = dict(kernel_name="python3", progress_bar=False',
+     'PAPERMILL_OPTIONS = dict(kernel_name="python3", progress_bar=True', "test_pipeline_loop.py"),  # bars in the terminal
 ]
 
 

@@ -133,7 +133,7 @@ def test_the_command_writes_a_weighted_ensemble_and_refuses_wrong_weights(kfold_
     rows = [line.split(",") for line in (out / "submission_f1.csv").read_text().splitlines()[1:]]
     assert [r[1] for r in rows] == [" ".join(str(j) for j in np.flatnonzero(p)) for p in pred]
     for weights, words in [(["1"], "1 weights for 2 runs"), (["2", "-1"], "at least 0"),
-                           (["0", "0"], "not all 0"), (["nan", "1"], "finite")]:
+                           (["0", "0"], "not all 0"), (["nan", "1"], "weights must be finite")]:
         assert ensemble_main([str(work), str(other), "--weights", *weights, "--submission-dir", str(subs),
                               "--name", "bad"]) == 2
         assert words in capsys.readouterr().err

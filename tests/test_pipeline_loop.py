@@ -226,6 +226,7 @@ def test_a_checkouts_notebooks_run_with_its_own_utils(tmp_path):
               f"execute_step(Path({str(source)!r}), Path({str(target)!r}), {{}}, cwd=Path({str(tmp_path)!r}))\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=other, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no progress bar, no kernel or widget warnings in the terminal
     said = nbformat.read(target, as_version=4).cells[0].outputs[0]["text"]
     assert said == f"{other / 'utils' / '__init__.py'}\n"
 
