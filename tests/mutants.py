@@ -671,6 +671,10 @@ MUTANTS = [
      "test_ensemble.py"),  # --weights nan 1 passed the check (a later error blamed the predictions)
     ("utils/pipeline.py", 'PAPERMILL_OPTIONS = dict(kernel_name="python3", progress_bar=False',
      'PAPERMILL_OPTIONS = dict(kernel_name="python3", progress_bar=True', "test_pipeline_loop.py"),  # bars in the terminal
+    # Session 32, from `make coverage`: the ensemble's floor rows had never run in a test.
+    ("utils/ensemble.py", 'rows[f"floor: {name}"] = (text, "-") if text.endswith("(oof)") else ("-", text)',
+     'rows[f"floor: {name}"] = ("-", text) if text.endswith("(oof)") else (text, "-")',
+     "test_ensemble.py"),  # the floors' test scores beside the ensemble's tuning-bag scores
 ]
 
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from utils.ensemble import average_members, check_aligned, load_member
+from utils.ensemble import average_members, check_aligned, load_member, scores_table
 from utils.ensemble import main as ensemble_main
 from utils.metrics import evaluate
 from utils.rundir import read_json, save_array, write_json
@@ -110,6 +110,22 @@ def test_a_member_whose_file_has_other_labels_is_refused_naming_the_shapes(kfold
     (work / "thresholds.json").unlink()  # 06 has not run: say so
     with pytest.raises(FileNotFoundError, match="thresholds.json"):
         load_member(work)
+
+
+@pytest.mark.parametrize("bags, column", [("hidden test", "hidden test"), ("out-of-fold", "tuning bags (tuned there)")])
+def test_the_floors_stand_beside_the_ensemble_on_the_bags_07_scored_them_on(kfold_work, bags, column):
+    work, comp = kfold_work
+    _finished(work, comp)
+    write_json(work / "scores/floors.json", [  # as 07 writes it, one row a floor and set of bags
+        {"floor": floor, "bags": bags, "auc_within_stage": a, "macro_f1": f, "sample_f1": f + 0.1}
+        for floor, a, f in (("stage prior", 0.5, 0.1), ("thumbnails + logistic regression", 0.7, 0.3))])
+    members = [load_member(work)]
+    table = scores_table(members, average_members(members), {"test_hidden": None})
+    other = ({"hidden test", "tuning bags (tuned there)"} - {column}).pop()
+    suffix = "" if bags == "hidden test" else " (oof)"
+    assert table.loc["floor: stage prior", column] == "0.500 / 0.100 / 0.200" + suffix
+    assert table.loc["floor: thumbnails + logistic regression", column] == "0.700 / 0.300 / 0.400" + suffix
+    assert (table.loc[["floor: stage prior", "floor: thumbnails + logistic regression"], other] == "-").all()
 
 
 def test_the_command_writes_a_weighted_ensemble_and_refuses_wrong_weights(kfold_work, tmp_path, capsys):
