@@ -675,6 +675,8 @@ MUTANTS = [
     ("utils/ensemble.py", 'rows[f"floor: {name}"] = (text, "-") if text.endswith("(oof)") else ("-", text)',
      'rows[f"floor: {name}"] = ("-", text) if text.endswith("(oof)") else (text, "-")',
      "test_ensemble.py"),  # the floors' test scores beside the ensemble's tuning-bag scores
+    ("utils/synthetic.py", "args.test_fraction, args.overwrite,\n                       args.style)",
+     'args.test_fraction, args.overwrite,\n                       "clean")', "test_synthetic.py"),  # --style real ignored
 ]
 
 

@@ -9,7 +9,7 @@ from utils import facts
 from utils.data import read_competition
 from utils.labels import STAGES
 from utils.synthetic import (H, STYLES, W, _REGIONS, Renderer, _log_lift, _stratified_uniforms, generate,
-                             hidden_test_targets, make_bags, sample_label_sets)
+                             hidden_test_targets, main, make_bags, sample_label_sets)
 
 
 def _digest(folder):
@@ -33,6 +33,19 @@ def test_deterministic_for_a_seed_and_any_worker_count(tmp_path):
         generate(a, n_bags=20, seed=6, workers=1)
     assert _digest(a) == _digest(b) and sorted(p.name for p in tmp_path.iterdir()) == ["a", "c", "new"]
     assert _digest(generate(a, n_bags=20, seed=6, overwrite=True)) == _digest(c)  # default workers too
+
+
+def test_the_command_line_writes_what_generate_writes_for_the_same_arguments(tmp_path, capsys):
+    # Every option away from its default, so that one passed to another parameter shows.
+    options = ["--bags", "12", "--seed", "3", "--workers", "1", "--test-fraction", "0.25", "--style", "real"]
+    assert main(["--out", str(tmp_path / "cli"), *options]) == 0
+    assert capsys.readouterr().out == f"wrote {tmp_path / 'cli'}\n"
+    expected = generate(tmp_path / "direct", n_bags=12, seed=3, workers=1, test_fraction=0.25, style="real")
+    assert _digest(tmp_path / "cli") == _digest(expected)
+    assert main(["--out", str(tmp_path / "cli"), "--bags", "12"]) == 2  # never over a folder unless asked
+    assert capsys.readouterr().err == f"error: {tmp_path / 'cli'} exists; pass overwrite=True (--overwrite) to replace it\n"
+    assert main(["--out", str(tmp_path / "cli"), "--bags", "12", "--overwrite"]) == 0
+    assert _digest(tmp_path / "cli") == _digest(generate(tmp_path / "default", n_bags=12))
 
 
 def _tv(hist_a: dict, hist_b: dict) -> float:

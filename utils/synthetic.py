@@ -549,8 +549,12 @@ def main(argv=None) -> int:
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--style", choices=STYLES, default="clean", help="clean or realistic images")
     args = parser.parse_args(argv)
-    out = generate(args.out, args.bags, args.seed, args.workers, args.test_fraction, args.overwrite,
-                   args.style)
+    try:
+        out = generate(args.out, args.bags, args.seed, args.workers, args.test_fraction, args.overwrite,
+                       args.style)
+    except FileExistsError as err:  # a usage error, not a traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(f"wrote {out}")
     return 0
 
