@@ -677,6 +677,9 @@ MUTANTS = [
      "test_ensemble.py"),  # the floors' test scores beside the ensemble's tuning-bag scores
     ("utils/synthetic.py", "args.test_fraction, args.overwrite,\n                       args.style)",
      'args.test_fraction, args.overwrite,\n                       "clean")', "test_synthetic.py"),  # --style real ignored
+    # Read and left in sessions 30 and 31 (caught only where the reference sheet is), now a test:
+    ("utils/realism.py", "power[radius > n / 8].sum()", "power[radius >= n / 8].sum()",
+     "test_realism.py"),  # the ring at a quarter of Nyquist counted as above it
 ]
 
 

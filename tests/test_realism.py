@@ -10,8 +10,8 @@ from scipy import stats
 
 from utils.facts import REAL_IMAGE_STATS
 from utils.synthetic import generate
-from utils.realism import (QUANTILES, STATISTICS, compare, embryo_mask, folder_images, image_statistics,
-                           ks_to_quantiles, quantiles, reference_tiles, set_statistics)
+from utils.realism import (QUANTILES, STATISTICS, _high_frequency_share, compare, embryo_mask, folder_images,
+                           image_statistics, ks_to_quantiles, quantiles, reference_tiles, set_statistics)
 
 SHEET = Path(__file__).resolve().parents[2] / "shared/reference/real_flyexpress_images.png"
 
@@ -67,6 +67,25 @@ def test_each_statistic_on_a_two_coloured_embryo_is_what_its_definition_gives():
     assert np.allclose(out["local_contrast"], 0, atol=1e-3)  # no window straddles a colour edge
     # the lightest half of the windows (grey 190.7 against 156.8) is the unstained tissue
     assert len(out["tissue_blueness"]) < len(out["local_contrast"]) and np.allclose(out["tissue_blueness"], -25)
+
+
+def test_the_high_frequency_share_is_the_power_above_a_quarter_of_nyquist():
+    # Its definition with frequencies from np.fft.fftfreq, not the shifted grid's indices:
+    # "above" a quarter of the Nyquist frequency (16 cycles a patch) is above radius 4.
+    n, x = 32, np.arange(32)
+
+    def share(patch):
+        f = np.fft.fftfreq(n, d=1 / n)
+        radius = np.hypot(f[:, None], f[None, :])
+        power = np.abs(np.fft.fft2((patch - patch.mean()) * np.outer(np.hanning(n), np.hanning(n)))) ** 2
+        return power[radius > n / 8].sum() / power[radius > 0].sum()
+
+    rng = np.random.default_rng(0)
+    stripes = {k: np.tile(100 + 50 * np.cos(2 * np.pi * k * x / n), (n, 1)) for k in (2, 4, 8)}
+    for patch in [*stripes.values(), stripes[4].T, rng.normal(0, 1, (n, n)), rng.normal(0, 1, (n, n)).cumsum(1)]:
+        assert _high_frequency_share(patch) == pytest.approx(share(patch), rel=1e-9)
+    assert _high_frequency_share(stripes[2]) < 0.01 and _high_frequency_share(stripes[8]) > 0.99
+    assert _high_frequency_share(np.full((n, n), 7.0)) == 0.0  # no power at all
 
 
 def test_a_statistic_passes_at_a_distance_of_at_most_max_ks():
