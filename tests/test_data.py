@@ -143,10 +143,13 @@ def test_cache_is_memory_mapped_and_rebuilt_when_an_image_changes(data_copy, tmp
         [newer.path.name, newer.path.with_suffix(".json").name])
 
 
-def test_cache_rows_are_each_images_pixels_whatever_the_number_of_workers(demo_dir, tmp_path, monkeypatch):
+def test_cache_rows_are_each_images_pixels_whatever_the_number_of_workers(demo_dir, tmp_path, monkeypatch, capsys):
     import utils.cache
     monkeypatch.setattr(utils.cache, "DECODE_CHUNK", 7)  # many chunks, one of them short
     comp = read_competition(demo_dir, workers=3)
+    n = len(build_cache(comp, tmp_path / "bar", workers=2, progress="text"))
+    last = capsys.readouterr().out.strip().split("\r")[-1]
+    assert last.startswith("caching images (L): 100%") and f" {n}/{n} " in last, last  # every image counted
     assert comp == read_competition(demo_dir, workers=1)
     one, three = build_cache(comp, tmp_path / "one", workers=1), build_cache(comp, tmp_path / "three", workers=3)
     assert len(three) % 7 and one.path.read_bytes() == three.path.read_bytes()
