@@ -684,6 +684,8 @@ MUTANTS = [
      "test_realism.py"),  # sweeps 223 and 229: no tissue window where most windows are tissue; the test saw none
     ("utils/cache.py", "bar.update(len(rows[k * DECODE_CHUNK:(k + 1) * DECODE_CHUNK]))",
      "bar.update(len(rows[k * DECODE_CHUNK:k * DECODE_CHUNK]))", "test_data.py"),  # sweep 227: a bar stuck at 0
+    ("notebooks/04_feature_dump.ipynb", "cnn_valid, mask=np.stack([b.mask for b in valid]))", "cnn_valid)",
+     "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),  # the CNN baseline without stages
 ]
 
 
