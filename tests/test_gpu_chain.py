@@ -1,6 +1,7 @@
-"""benchmarks/gpu_chain.py's bookkeeping, on the CPU: the GPU session that runs it has minutes,
-so what it reports (the same bytes twice, each notebook's rate) must be right before it goes.
-The pipeline is replaced by a small script that writes what a run writes."""
+"""The GPU benchmarks' bookkeeping, on the CPU: the GPU session that runs them has minutes, so
+what they report (the same bytes twice, each notebook's rate, a step's rate and compile time)
+must be right before they go. gpu_chain.py's pipeline is replaced by a small script that
+writes what a run writes."""
 import json
 import os
 import sys
@@ -14,6 +15,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import gpu_chain  # noqa: E402
+from train_throughput import steady  # noqa: E402
 
 # A stand-in for one pipeline run in `work`: it saves 03's checkpoint, and unless resumed
 # (`--from 03`) the run named "killed" then waits to be killed. A run that gets to the end
@@ -86,3 +88,10 @@ def test_notebook_table_reads_a_run_cut_during_03_from_its_checkpoint(tmp_path):
     torch.save({"history": history}, tmp_path / "cnn/last.pt")
     assert gpu_chain.notebook_table(tmp_path)[-1] == {
         "notebook": "03_cnn_tempering (cut)", "seconds": 15.0, "epochs": 3, "images_per_second": 375}
+
+
+def test_a_steps_rate_is_the_median_after_the_first_epoch_and_its_compile_time_the_first_epochs_extra():
+    history = pd.DataFrame({"train_seconds": [30.0, 2.0, 4.0, 9.0], "images_per_second": [10.0, 500.0, 250.0, 300.0]})
+    assert steady(history) == (300.0, 26.0)  # medians of the last three: 300 images/s and 4 s (mean 5)
+    one = pd.DataFrame({"train_seconds": [5.0], "images_per_second": [40.0]})
+    assert steady(one) == (40.0, 0.0)  # one epoch: its own rate, nothing extra
