@@ -75,6 +75,8 @@ def test_runs_of_other_bags_are_refused_naming_both(change, words):
     assert "runs/r0 and runs/r1" in str(err.value)
     if "data" in change:  # and what each of them ran on
         assert "('data/x', 'f0') and " + str((change["data"]["data_dir"], change["data"]["fingerprint"])) in str(err.value)
+    if "objective" in change:
+        assert "objectives: macro and sample" in str(err.value)  # in the runs' order
     with pytest.raises(ValueError, match=words):
         average_members(members)
 
