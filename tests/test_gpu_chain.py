@@ -30,7 +30,8 @@ resumed = "--from" in sys.argv
 if not resumed:
     if work.name == "killed":
         (work / "pid").write_text(str(os.getpid()))
-    torch.save({"epoch": 0}, work / "cnn/last.pt")
+    torch.save({"epoch": 0}, work / "cnn/last.tmp")
+    os.replace(work / "cnn/last.tmp", work / "cnn/last.pt")  # atomic, as the kit saves checkpoints
     if work.name == "killed":
         time.sleep(60)
         raise SystemExit("not killed")
