@@ -18,10 +18,12 @@ from utils.blend import floor_for_run
 from utils.cache import build_cache
 from utils.metrics import evaluate
 from utils.pipeline import NOTEBOOK_DIR, declared_parameters, execute_step
+from utils.profiles import profile_parameters
 from utils.rundir import load_run, read_json
 from utils.submission import validate_auc, validate_f1
 
 pytestmark = pytest.mark.slow
+DEMO = profile_parameters("demo")
 SHORT = {"demo_bags": 120, "warmup_epochs": 1, "cnn_epochs": 3, "cnn_lr_T": 3, "lstm_epochs": 3}
 
 
@@ -57,6 +59,11 @@ def test_the_notebooks_run_in_order_with_their_own_defaults(tmp_path):
     ids = [b.gene_stage for b in comp.test]
     validate_f1(f1, ids)
     validate_auc(auc, ids)
+    # 02 warms up on every image of every bag, the test bags' too (no labels needed), in whole
+    # batches of its default size, the demo profile's (test_notebooks.py holds them equal).
+    n_images, batch = sum(len(b.images) for b in comp.train + comp.test), DEMO["warmup_batch_size"]
+    assert pd.read_csv(work / "warmup/history.csv").train_images.tolist() == [n_images // batch * batch]
+    assert n_images // batch != sum(len(b.images) for b in comp.train) // batch  # the test bags count
     executed = json.loads((tmp_path / "executed/03_cnn_tempering.ipynb").read_text())
     assert "starting from the warm-up" in json.dumps(executed["cells"])  # 02's backbone, found by 03
     assert not (work / "cnn_compare").exists()  # Fig. 2's three extra CNNs only when asked
