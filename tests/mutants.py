@@ -694,6 +694,9 @@ MUTANTS = [
     ("notebooks/02_swav_warmup.ipynb", "warm_up(cache, comp.train + comp.test, settings",
      "warm_up(cache, comp.train, settings",
      "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),  # the test bags' images left out
+    # Sweep seed 239:
+    ("utils/report.py", 'if not (run_dir / "run.json").exists() and not', 'if not (run_dir / "run.json").exists() or not',
+     "test_report.py"),  # an interactive run (data.json, no run.json) refused
 ]
 
 

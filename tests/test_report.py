@@ -172,6 +172,8 @@ def test_python_dash_m_utils_report_writes_one_work_folders_report(tmp_path, cap
         with pytest.raises(SystemExit):
             main(wrong)
         assert "usage: python -m utils.report" in capsys.readouterr().err
+    (work / "run.json").unlink()  # stepped through by hand: the notebooks write data.json, not run.json
+    assert main([str(work)]) == 0 and capsys.readouterr().out.strip() == str(work / "report.html")
     typo = tmp_path / "rnus/demo-seed0"
     assert main([str(typo)]) == 2 and not (tmp_path / "rnus").exists()  # no folder made for a typo
     assert f"{typo} is not a run's work folder" in capsys.readouterr().err
