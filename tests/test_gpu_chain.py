@@ -28,8 +28,7 @@ resumed = "--from" in sys.argv
 (work / "cnn").mkdir(parents=True, exist_ok=True)
 (work / "executed").mkdir(exist_ok=True)
 if not resumed:
-    if work.name == "killed":
-        (work / "pid").write_text(str(os.getpid()))
+    (work / "pid").write_text(str(os.getpid()))  # before the checkpoint, which starts the kill
     torch.save({"epoch": 0}, work / "cnn/last.tmp")
     os.replace(work / "cnn/last.tmp", work / "cnn/last.pt")  # atomic, as the kit saves checkpoints
     if work.name == "killed":
@@ -54,7 +53,7 @@ def test_reruns_kill_during_03_resume_from_03_and_compare_the_bytes(tmp_path, mo
     monkeypatch.setattr(gpu_chain, "pipeline", fake_pipeline("x", resumed_body))
     t0 = time.time()
     out = gpu_chain.reruns(tmp_path / "data", tmp_path / "reruns", time.time() + 50, "cpu", [])
-    assert time.time() - t0 < 40  # killed once 03 saved its epoch, not waited for
+    assert time.time() - t0 < 40  # the killed run's 60 s sleep was not waited for
     with pytest.raises(ProcessLookupError):  # killed once 03 saved its epoch, not left running
         os.kill(int((tmp_path / "reruns/killed/pid").read_text()), 0)
     assert out["killed_after_epoch"] == 0 and out["resumed_said"] is True

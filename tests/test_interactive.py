@@ -48,11 +48,11 @@ def test_the_notebooks_run_in_order_with_their_own_defaults(tmp_path):
     # 04's CNN-only baseline (the bag models' reference): each bag's image probabilities
     # averaged, zero where its stage cannot carry the label, and its score on the validation bags.
     image_probs = np.load(work / "features/image_probs.npy")
+    cnn = {part: np.load(work / f"preds/cnn_{part}.npy") for part in ("valid", "test")}
     for part, bags in (("valid", valid), ("test", comp.test)):
         expected = [image_probs[cache.rows(b.split, b.images)].mean(0) * b.mask for b in bags]
-        assert np.allclose(np.load(work / f"preds/cnn_{part}.npy"), expected, atol=1e-6), part
-    cnn_valid = np.load(work / "preds/cnn_valid.npy")
-    assert read_json(work / "scores/cnn_mean_pool.json") == pytest.approx(evaluate(y, cnn_valid, mask=m))
+        assert np.allclose(cnn[part], expected, atol=1e-6), part
+    assert read_json(work / "scores/cnn_mean_pool.json") == pytest.approx(evaluate(y, cnn["valid"], mask=m))
     written = read_json(work / "submission.json")  # paths as 07 saw them, from the notebooks folder
     f1, auc = ((notebooks / written[kind]).resolve() for kind in ("f1", "auc"))
     assert f1.parent.parent == (tmp_path / "submissions").resolve()  # "../submissions"
