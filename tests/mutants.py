@@ -697,6 +697,9 @@ MUTANTS = [
     # Sweep seed 239:
     ("utils/report.py", 'if not (run_dir / "run.json").exists() and not', 'if not (run_dir / "run.json").exists() or not',
      "test_report.py"),  # an interactive run (data.json, no run.json) refused
+    # Session 33: 08's draw, in the notebook a survivor by chance (4 of about 50 bags), now a function
+    ("utils/explain.py", "size=min(n_bags, n_valid), replace=False)", "size=min(n_bags, n_valid), replace=True)",
+     "test_explain.py"),  # a bag shown twice
 ]
 
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from utils.explain import guided_backprop, heatmap_layer_of, layer_heatmap
+from utils.explain import bags_to_show, guided_backprop, heatmap_layer_of, layer_heatmap
 from utils.models import build_backbone
 
 
@@ -81,3 +81,12 @@ def test_a_heatmap_layer_the_backbone_lacks_is_named_with_its_stages():
     with pytest.raises(ValueError, match=r"heatmap_layer 's2': ResNet has no module of that name; "
                                          r"its stages are act1, layer1, layer2, layer3, layer4"):
         layer_heatmap(build_backbone("resnet18", in_chans=1), torch.rand(1, 1, 40, 120), "s2")
+
+
+def test_the_bags_shown_are_distinct_and_the_same_for_the_same_seed():
+    # Asked for every bag, each appears once (a draw with replacement repeats one of 20 almost surely).
+    assert sorted(bags_to_show(20, 20, seed=0)) == list(range(20))
+    assert sorted(bags_to_show(5, 8, seed=1)) == list(range(5))  # fewer bags than asked: all of them
+    shown = bags_to_show(50, 4, seed=3)
+    assert len(set(shown)) == 4 and all(0 <= i < 50 for i in shown)
+    assert bags_to_show(50, 4, seed=3) == shown and bags_to_show(50, 4, seed=4) != shown

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+
+def bags_to_show(n_valid: int, n_bags: int, seed: int) -> list[int]:
+    """Which validation bags the figures show: min(n_bags, n_valid) distinct positions, drawn
+    with the run's seed so that a rerun shows the same bags."""
+    rng = np.random.default_rng(seed)
+    return rng.choice(n_valid, size=min(n_bags, n_valid), replace=False).tolist()
 
 
 class _GuidedReLUFunction(torch.autograd.Function):
