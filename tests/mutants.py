@@ -700,6 +700,9 @@ MUTANTS = [
     # Session 33: 08's draw, in the notebook a survivor by chance (4 of about 50 bags), now a function
     ("utils/explain.py", "size=min(n_bags, n_valid), replace=False)", "size=min(n_bags, n_valid), replace=True)",
      "test_explain.py"),  # a bag shown twice
+    # Sweep seed 241:
+    ("utils/rundir.py", '"rerun 00_demo_data with n_folds >= 2")', '"rerun 00_demo_data with n_folds > 2")',
+     "test_folds.py"),  # the advice rules out 2 folds, which work
 ]
 
 

@@ -175,7 +175,7 @@ def test_load_run_fold_needs_cv_folds(kfold_work):
         load_run(work, fold=3)
     table, _ = split_table([b.gene_stage for b in comp.train], [b.gene for b in comp.train], comp.targets(), 0.2)
     table.to_csv(work / "split.csv", index=False)
-    with pytest.raises(ValueError, match="no cv_fold column"):
+    with pytest.raises(ValueError, match="no cv_fold column; rerun 00_demo_data with n_folds >= 2$"):
         load_run(work, fold=0)
     assert n_folds_of(work) == 0
     with pytest.raises(ValueError, match=r"split.csv has no cross-validation folds"):
