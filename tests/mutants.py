@@ -703,6 +703,12 @@ MUTANTS = [
     # Sweep seed 241:
     ("utils/rundir.py", '"rerun 00_demo_data with n_folds >= 2")', '"rerun 00_demo_data with n_folds > 2")',
      "test_folds.py"),  # the advice rules out 2 folds, which work
+    # Sweep seed 251:
+    ("utils/plots.py", "size=n, replace=False)]", "size=n, replace=True)]",
+     "test_plots.py"),  # the realism sheet showing a bag twice (6 of 20 passed by chance)
+    # Sweeps 241 and 257:
+    ("utils/synthetic.py", "impulses[((gy + 1) * H / 2)", "impulses[((gy) * H / 2)",
+     "test_synthetic.py"),  # the yolk granules piled on the frame's top edge, off the embryo
 ]
 
 
