@@ -255,6 +255,32 @@ def test_a_dotted_labels_stain_scatters_over_its_whole_region():
     assert np.mean(centre, axis=0) == pytest.approx([(x0 * 0.95 + 1) * W / 2, (y0 * 0.95 + 1) * H / 2], abs=2)
 
 
+def test_yolk_granules_centre_on_the_frame_with_their_drawn_spread():
+    """A granule sits at ((g + 1) / 2) of the frame for g ~ N(0, s) clipped to +-c (s, c = 0.4, 0.9
+    across, 0.35, 0.8 down), then blurred (sigma 0.8 px): its spread is the clipped normal's,
+    s^2 (2 Phi(a) - 1 - 2 a phi(a)) + 2 (1 - Phi(a)) c^2 with a = c / s, in pixels, plus 0.8^2
+    and 1/12 for the whole-pixel cut; its centre is the frame's, half a pixel up and left."""
+    from scipy.stats import norm
+
+    renderer, rng = Renderer(0, "real"), np.random.default_rng(3)
+    rows, cols = np.mgrid[0:H, 0:W].astype(float)
+    centre, spread = [], []
+    for _ in range(30):
+        g = renderer._granules(None, None, rng).astype(float)
+        w = g / g.sum()
+        mean = ((w * cols).sum(), (w * rows).sum())
+        centre.append(mean)
+        spread.append(((w * (cols - mean[0]) ** 2).sum(), (w * (rows - mean[1]) ** 2).sum()))
+
+    def clipped(s, c):
+        a = c / s
+        return s ** 2 * (2 * norm.cdf(a) - 1 - 2 * a * norm.pdf(a)) + 2 * norm.sf(a) * c ** 2
+
+    expected = [clipped(s, c) * (half ** 2) + 0.8 ** 2 + 1 / 12 for s, c, half in ((0.4, 0.9, W / 2), (0.35, 0.8, H / 2))]
+    assert np.mean(spread, axis=0) == pytest.approx(expected, rel=0.1)
+    assert np.mean(centre, axis=0) == pytest.approx([W / 2 - 0.5, H / 2 - 0.5], abs=2)
+
+
 def test_hidden_test_targets_are_the_generated_labels_in_the_order_asked(tmp_path):
     folder = generate(tmp_path / "d", n_bags=20, seed=5, workers=1)
     test = [b for b in make_bags(20, seed=5) if b.split == "test"][::-1]  # not the file's order
