@@ -709,6 +709,10 @@ MUTANTS = [
     # Sweeps 241 and 257:
     ("utils/synthetic.py", "impulses[((gy + 1) * H / 2)", "impulses[((gy) * H / 2)",
      "test_synthetic.py"),  # the yolk granules piled on the frame's top edge, off the embryo
+    # Sweep seed 263:
+    ("utils/rundir.py", 'comp = read_competition(info["data_dir"], check_images=False)',
+     'comp = read_competition(info["data_dir"], check_images=True)',
+     "test_folds.py"),  # every later notebook decoding all images again: minutes at the real size
 ]
 
 

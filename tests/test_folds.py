@@ -1,10 +1,12 @@
 """K-fold mode: gene-grouped folds, out-of-fold assembly, and the pipeline's step order."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from utils.folds import assemble_out_of_fold, gather_folds, load_finite, n_folds_of, out_of_fold_inputs, stack_out_of_fold
 from utils.pipeline import CHAIN, EXTRAS, steps
-from utils.rundir import fold_dir, load_run, save_array
+from utils.rundir import fold_dir, load_run, save_array, write_json
 from utils.splits import split_table
 
 
@@ -167,6 +169,25 @@ def test_load_run_without_a_fold_holds_out_the_rows_split_csv_marks_valid(kfold_
     _, train, valid = load_run(work)
     assert [b.gene_stage for b in valid] == [b.gene_stage for b in comp.train if marked[b.gene_stage] == "valid"]
     assert [b.gene_stage for b in train] == [b.gene_stage for b in comp.train if marked[b.gene_stage] == "train"]
+
+
+def test_load_run_reads_the_csvs_and_never_opens_an_image(kfold_work, tmp_path_factory):
+    # 00 checked every image; decoding them again in each later notebook would cost minutes at
+    # the real size (about 35k images). A data folder of CSVs alone still loads.
+    import shutil
+
+    from utils.data import CSV_FILES, LABEL_DICT_CSV
+
+    work, comp = kfold_work
+    csvs = tmp_path_factory.mktemp("csvs_only")
+    for name in [*CSV_FILES.values(), LABEL_DICT_CSV]:
+        if (Path(comp.data_dir) / name).exists():
+            (csvs / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(Path(comp.data_dir) / name, csvs / name)
+    assert not list(csvs.rglob("*.bmp"))
+    write_json(work / "data.json", {"data_dir": str(csvs)})
+    again, train, valid = load_run(work, fold=0)
+    assert [b.gene_stage for b in again.train] == [b.gene_stage for b in comp.train] and train and valid
 
 
 def test_load_run_fold_needs_cv_folds(kfold_work):
