@@ -176,14 +176,16 @@ def test_every_bad_image_is_named_in_row_order_by_the_parallel_check(data_copy):
     assert [line.split(": cannot be decoded")[0].rsplit("/", 1)[-1] for line in str(error.value).splitlines()[1:]] == names
 
 
-def test_cache_resizes_odd_sizes(data_copy, tmp_path):
+def test_cache_resizes_odd_sizes(data_copy, tmp_path, capsys):
     comp = read_competition(data_copy)
     path = comp.image_path("train", comp.train[0].images[0])
     Image.new("RGB", (160, 64), "white").save(path)
     comp = read_competition(data_copy)
     assert comp.warnings == ["1 image(s) of 160x64 will be resized to 320x128"]
+    capsys.readouterr()
     cache = build_cache(comp, tmp_path)
     assert cache.resized == 1
+    assert "warning: 1 image(s) were not 320x128 and were resized\n" in capsys.readouterr().out
 
 
 def test_truncated_bmp_is_named(data_copy):
