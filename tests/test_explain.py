@@ -10,8 +10,11 @@ def test_guided_backprop_gates_by_input_and_gradient_sign():
     # y = w2 . relu(W1 x); guided gradient = W1^T (w2 * [W1 x > 0] * [w2 > 0])
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 6, bias=False), nn.ReLU(), nn.Linear(6, 1, bias=False))
-    x = torch.randn(1, 4)
+    x = torch.tensor([[1.0, 2.0, -1.0, 0.5]])
     w1, w2 = model[0].weight, model[2].weight[0]
+    with torch.no_grad():  # hidden unit 0 sits exactly at 0 (2 * 1 - 1 * 2): a ReLU passes nothing there
+        w1[0] = torch.tensor([2.0, -1.0, 0.0, 0.0])
+        w2[0] = 1.0
     gate = ((w1 @ x[0]) > 0).float() * (w2 > 0).float()
     expected = (w1.t() @ (w2 * gate)).abs()
     out = guided_backprop(model, x[:, None, :], 0)  # treat features as one 1-row "image"
