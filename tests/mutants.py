@@ -716,6 +716,9 @@ MUTANTS = [
     # Sweep seed 269:
     ("utils/explain.py", "return grad * (x > 0) * (grad > 0)", "return grad * (x >= 0) * (grad > 0)",
      "test_explain.py"),  # a gradient through a ReLU sitting exactly at 0
+    # Sweep seed 277:
+    ("utils/train.py", '    if backend == "inductor-cudagraphs":', '    if backend != "inductor-cudagraphs":',
+     "test_data_path.py"),  # every other backend compiled as inductor with CUDA graphs
 ]
 
 

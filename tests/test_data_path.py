@@ -297,6 +297,22 @@ def test_a_captured_step_keeps_checkpoints_plain_and_its_rate_in_place():
     assert plain.param_groups[0]["lr"] == 0.5
 
 
+def test_each_compile_backend_reaches_torch_compile_as_its_parameter_documents(monkeypatch):
+    """None and "cuda-graph" leave the network eager (the graph is step_capture's); the two
+    inductor names and any other torch.compile backend go to torch.compile as named."""
+    import utils.train as train_module
+
+    calls = []
+    monkeypatch.setattr(train_module.torch, "compile", lambda fn, **kwargs: calls.append(kwargs) or fn)
+    network = nn.Identity()
+    assert train_module.compile_network(network, None) is network
+    assert train_module.compile_network(network, "cuda-graph") is network and calls == []
+    for backend in ("inductor-cudagraphs", "inductor", "aot_eager"):
+        train_module.compile_network(network, backend)
+    assert calls == [{"backend": "inductor", "mode": "reduce-overhead"}, {"backend": "inductor"},
+                     {"backend": "aot_eager"}]
+
+
 def test_the_cnn_and_warm_up_steps_replay_exactly_through_a_captured_step(tiny, tmp_path, monkeypatch):
     """compile_backend="cuda-graph" on the chain's stages, with the graph stood in for by a
     rerun: the static batch buffers carry images, labels, masks and the second view."""
