@@ -267,6 +267,7 @@ def test_yolk_granules_centre_on_the_frame_with_their_drawn_spread():
     centre, spread = [], []
     for _ in range(30):
         g = renderer._granules(None, None, rng).astype(float)
+        assert 40 * 30 < g.sum() < 90 * 160  # 40 to 160 specks (a few may share a pixel) of 40 to 90 grey levels
         w = g / g.sum()
         mean = ((w * cols).sum(), (w * rows).sum())
         centre.append(mean)
