@@ -719,6 +719,10 @@ MUTANTS = [
     # Sweep seed 277:
     ("utils/train.py", '    if backend == "inductor-cudagraphs":', '    if backend != "inductor-cudagraphs":',
      "test_data_path.py"),  # every other backend compiled as inductor with CUDA graphs
+    # Sweep seed 271:
+    ("utils/plots.py", 'matplotlib.use("Agg") if "ipykernel" not in sys.modules else None',
+     'matplotlib.use("Agg") if "ipykernel" in sys.modules else None',
+     "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),  # Jupyter shows no figure
 ]
 
 

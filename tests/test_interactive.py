@@ -79,6 +79,13 @@ def test_the_notebooks_run_in_order_with_their_own_defaults(tmp_path):
         "labels at a stage where the real data never has them: 0",
         f"genes: {len(train_genes | test_genes)}; genes in both train and test: {len(train_genes & test_genes)}",
         f"validation bags: {len(valid)}, genes shared with training: 0"]
+    # In Jupyter each figure a notebook saves is also shown in it, inline (a non-interactive
+    # backend there would save the files and show nothing).
+    shown = sum(output.get("data", {}).get("image/png") is not None
+                for path in (tmp_path / "executed").glob("*.ipynb")
+                for cell in json.loads(path.read_text())["cells"] for output in cell.get("outputs", []))
+    saved = sorted(p.name for p in (work / "figures").glob("*.png"))
+    assert len(saved) >= 10 and shown == len(saved), (shown, saved)
 
 
 def test_fig2_trains_no_weights_weights_and_tempering_as_three_runs(tmp_path):
