@@ -708,7 +708,7 @@ MUTANTS = [
      "test_plots.py"),  # the realism sheet showing a bag twice (6 of 20 passed by chance)
     # Sweeps 241 and 257:
     ("utils/synthetic.py", "impulses[((gy + 1) * H / 2)", "impulses[((gy) * H / 2)",
-     "test_synthetic.py"),  # the yolk granules piled on the frame's top edge, off the embryo
+     "test_synthetic.py::test_yolk_granules_centre_on_the_frame_with_their_drawn_spread"),  # piled on the top edge
     # Sweep seed 263:
     ("utils/rundir.py", 'comp = read_competition(info["data_dir"], check_images=False)',
      'comp = read_competition(info["data_dir"], check_images=True)',
@@ -718,7 +718,7 @@ MUTANTS = [
      "test_explain.py"),  # a gradient through a ReLU sitting exactly at 0
     # Sweep seed 277:
     ("utils/train.py", '    if backend == "inductor-cudagraphs":', '    if backend != "inductor-cudagraphs":',
-     "test_data_path.py"),  # every other backend compiled as inductor with CUDA graphs
+     "test_data_path.py::test_each_compile_backend_reaches_torch_compile_as_its_parameter_documents"),  # all to inductor+graphs
     # Sweep seed 271:
     ("utils/plots.py", 'matplotlib.use("Agg") if "ipykernel" not in sys.modules else None',
      'matplotlib.use("Agg") if "ipykernel" in sys.modules else None',
