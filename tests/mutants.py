@@ -48,7 +48,8 @@ MUTANTS = [
     ("utils/metrics.py", "auc_columns(y_true[mask[:, j], j:j + 1], y_prob[mask[:, j], j:j + 1])",
      "auc_columns(y_true[:, j:j + 1], y_prob[:, j:j + 1])", "test_metrics_thresholds.py"),
     ("utils/metrics.py", "return 0.2 * auc + 0.4 * macro_f1 + 0.4 * sample_f1",
-     "return 0.4 * auc + 0.3 * macro_f1 + 0.3 * sample_f1", "test_metrics_thresholds.py test_training_stages.py"),
+     "return 0.4 * auc + 0.3 * macro_f1 + 0.3 * sample_f1",
+     "test_training_stages.py::test_paper_score_weights_auc_and_both_f1s"),
     ("utils/metrics.py", "f1 = f1[tp + fn > 0]", "f1 = f1[tp + fp + fn > 0]", "test_metrics_thresholds.py"),
     ("utils/losses.py", "w[pos == 0] = 1.0", "w[pos == 0] = 0.0", "test_losses.py"),
     ("utils/losses.py", "return (loss * mask).sum() / mask.sum().clamp_min(1.0)", "return (loss * mask).mean()",
@@ -106,23 +107,24 @@ MUTANTS = [
     ("utils/baselines.py", "    scaler = StandardScaler().fit(train_x)", "    scaler = StandardScaler().fit(x)",
      "test_baselines.py"),
     ("utils/baselines.py", "        rest = np.setdiff1d(np.arange(len(train)), rows)", "        rest = np.arange(len(train))",
-     "test_baselines.py test_blend.py"),
+     "test_blend.py::test_k_fold_floor_predicts_each_training_bag_from_the_other_folds[2]"),
     ("utils/baselines.py", "            out[:, j] = y[rows, j].mean() if rows.any() else 0.0", "            out[:, j] = 0.5",
      "test_baselines.py"),
     ("utils/loaders.py", "    return sums / np.maximum(np.bincount(bag_of, minlength=n_bags), 1)[:, None]",
-     "    return sums", "test_training_stages.py"),
+     "    return sums", "test_training_stages.py::test_mean_per_bag_and_stage_masked_means_equal_a_loop"),
     ("utils/loaders.py", "        n = len(self) * self.batch_size if self.drop_last else len(order)",
      "        n = len(order)", "test_training_stages.py test_data_path.py"),
     ("utils/loaders.py", "                mask[k, :len(rows)] = True", "                mask[k, :] = True",
-     "test_training_stages.py test_models.py"),
+     "test_training_stages.py::test_bag_batches_pad_each_bag_and_mask_the_padding"),
     ("utils/loaders.py", "                    rows = rows[torch.randperm(len(rows), generator=self.generator).numpy()]",
-     "                    pass", "test_training_stages.py"),
+     "                    pass", "test_training_stages.py::test_fit_bag_model_and_predict_bags_for_every_head[bilstm]"),
     ("utils/swav.py", "    for _ in range(n_iters):", "    for _ in range(1):", "test_models.py"),
     ("utils/swav.py", "(q_a * log_p_b).sum(1).mean() + (q_b * log_p_a)", "(q_a * log_p_a).sum(1).mean() + (q_b * log_p_b)",
      "test_models.py"),
     ("utils/cache.py", 'h.update(f"{split}/{name}:{st.st_size}:{st.st_mtime_ns}\\n".encode())',
      'h.update(f"{split}/{name}:{st.st_size}\\n".encode())', "test_data.py"),
-    ("utils/engine.py", "            i = int(bad[0])", "            i = int(bad[-1])", "test_data_path.py"),
+    ("utils/engine.py", "            i = int(bad[0])", "            i = int(bad[-1])",
+     "test_data_path.py::test_a_non_finite_loss_stops_the_run_naming_its_epoch_and_batch"),
     ("utils/engine.py", 'state["epoch"] + 1, state["best"]', 'state["epoch"] + 1, -np.inf', "test_augment_engine.py"),
     ("utils/engine.py", '        _set_rng_state(state["rng"], generator)', "        pass", "test_augment_engine.py"),
     ("utils/engine.py", '        optimizer.load_state_dict(state["optimizer"])', "        pass", "test_augment_engine.py"),
@@ -131,7 +133,7 @@ MUTANTS = [
     ("utils/engine.py", "set_learning_rate(optimizer, lr_schedule(epoch + i / total))",
      "set_learning_rate(optimizer, lr_schedule(epoch))", "test_augment_engine.py"),
     ("utils/engine.py", "    if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data:",
-     "    if False:", "test_training_stages.py"),
+     "    if False:", "test_training_stages.py::test_a_changed_input_file_makes_training_start_afresh"),
     ("utils/models.py", '        return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=1)',
      "        return torch.softmax(scores, dim=1)", "test_models.py"),
     ("utils/models.py", "torch.tanh(self.attn_v(h)) * torch.sigmoid(self.attn_u(h))", "torch.tanh(self.attn_v(h))",
@@ -156,35 +158,40 @@ MUTANTS = [
      "test_augment_engine.py"),
     ("utils/augment.py", "u = (torch.arange(w, device=theta.device, dtype=theta.dtype) * 2 + 1) / w - 1",
      "u = (torch.arange(w, device=theta.device, dtype=theta.dtype) * 2) / w - 1", "test_augment_engine.py"),
-    ("utils/augment.py", 'ys = p["noise_y"][:, None, None]', 'ys = p["noise_x"][:, None, None]', "test_data_path.py"),
+    ("utils/augment.py", 'ys = p["noise_y"][:, None, None]', 'ys = p["noise_x"][:, None, None]',
+     "test_data_path.py::test_noise_windows_come_from_one_gather_equal_to_cutting_each_window"),
     ("utils/features.py", "both = (both / len(flips)).cpu().numpy()", "both = both.cpu().numpy()",
-     "test_training_stages.py test_models.py"),
+     "test_training_stages.py::test_dump_features_with_flip_tta_averages_both_flips_row_by_row"),
     ("utils/features.py", "flips = [False, True] if tta_flip else [False]", "flips = [False]",
-     "test_training_stages.py test_models.py"),
+     "test_training_stages.py::test_dump_features_with_flip_tta_averages_both_flips_row_by_row"),
     ("utils/labels.py", "return STAGE_MASK[np.asarray(stages, dtype=int)]", "return STAGE_MASK[np.asarray(stages, dtype=int) - 1]",
-     "test_data.py test_losses.py"),
+     "test_data.py::test_bags_carry_stage_mask_and_targets"),
     ("utils/atomic.py", 'tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")', "tmp = path",
      "test_submission.py test_data.py"),
     ("utils/schedules.py", "(1 + math.cos(math.pi * t / duration))", "(1 - math.cos(math.pi * t / duration))",
      "test_schedules.py"),
     ("utils/schedules.py", "return 1.0 + self.strength(epoch) * (w_m - 1.0)", "return self.strength(epoch) * w_m",
      "test_schedules.py"),
-    ("utils/train.py", "4.8 * s.warmup_batch_size / 4096", "4.8 / 4096", "test_data_path.py"),
+    ("utils/train.py", "4.8 * s.warmup_batch_size / 4096", "4.8 / 4096",
+     "test_data_path.py::test_the_warm_up_learning_rate_scales_with_its_batch_and_both_views_share_one_pass"),
     ("utils/losses.py", "    neg = ((1 - targets) * mask).sum(0)", "    neg = (1 - targets).sum(0)", "test_losses.py"),
     ("utils/losses.py", "* log_p * self.pos_weight", "* log_p", "test_losses.py"),
     ("utils/losses.py", "focus = (1 - pt).pow(self.gamma_pos * targets + self.gamma_neg * (1 - targets))",
      "focus = (1 - pt).pow(self.gamma_neg)", "test_losses.py"),
     ("utils/thresholds.py", "    fn = (~pred & (y[:, None] == 1)).sum(0)", "    fn = 0 * tp", "test_metrics_thresholds.py"),
     ("utils/thresholds.py", "    return np.stack([_f1_curve(y_true[mask[:, j], j], y_prob[mask[:, j], j], grid)",
-     "    return np.stack([_f1_curve(y_true[:, j], y_prob[:, j], grid)", "test_metrics_thresholds.py"),
+     "    return np.stack([_f1_curve(y_true[:, j], y_prob[:, j], grid)",
+     "test_metrics_thresholds.py::test_f1_curves_leave_out_bags_whose_stage_forbids_the_label"),
     ("utils/metrics.py", "return float(np.nanmean(aucs)) if", "return float(np.nanmean(np.nan_to_num(aucs, nan=0.5))) if",
      "test_metrics_thresholds.py"),
     ("utils/rundir.py", "    train = [b for b in comp.train if b.gene_stage not in valid_ids]",
      "    train = list(comp.train)", "test_folds.py test_splits.py"),
     ("utils/engine.py", "    torch.set_flush_denormal(True)\n", "", "test_augment_engine.py"),
     ("utils/loaders.py", '                plan["aug_pair"] = self.augment.params(len(index), self.generator)',
-     '                plan["aug_pair"] = plan["aug"]', "test_data_path.py test_training_stages.py test_models.py"),
-    ("utils/loaders.py", "np.full(len(r), i)", "np.full(len(r), 0)", "test_training_stages.py"),
+     '                plan["aug_pair"] = plan["aug"]',
+     "test_data_path.py::test_the_second_view_draws_its_own_augmentation_parameters"),
+    ("utils/loaders.py", "np.full(len(r), i)", "np.full(len(r), 0)",
+     "test_training_stages.py::test_mean_per_bag_and_stage_masked_means_equal_a_loop"),
     ("utils/engine.py", "        if clip_grad_norm is not None:", "        if False:", "test_augment_engine.py"),
     ("utils/engine.py", '    if state is not None and state.get("key") != key:', "    if False:", "test_augment_engine.py"),
     ("utils/engine.py", '"generator": generator.get_state() if generator is not None else None}', '"generator": None}',
@@ -194,18 +201,21 @@ MUTANTS = [
     ("utils/cache.py", "        if old != path:\n            old.unlink()", "        if False:\n            old.unlink()",
      "test_data.py"),
     ("utils/train.py", "rng.integers(1, max(len(r), 2))", "0 * rng.integers(1, max(len(r), 2))",
-     "test_training_stages.py"),
+     "test_training_stages.py::test_each_warm_up_partner_is_another_image_of_the_same_bag"),
     ("utils/train.py", "        loss_fn.set_pos_weight(1 + strength * (w_m - 1))", "        loss_fn.set_pos_weight(w_m)",
-     "test_training_stages.py"),
+     "test_training_stages.py::test_tempering_applies_the_weights_it_records"),
     ("utils/train.py", "        loss_fn.gamma = gamma(epoch)\n        strength", "        loss_fn.gamma = s.gamma_start\n        strength",
-     "test_training_stages.py"),
-    ("utils/train.py", "    return probs * np.stack([b.mask for b in bags])", "    return probs", "test_training_stages.py"),
-    ("utils/train.py", "within=k > 0)", "within=False)", "test_training_stages.py test_models.py"),
-    ("utils/train.py", "dropout_at=self.lstm_dropout_at,", 'dropout_at="all",', "test_models.py test_training_stages.py"),
+     "test_training_stages.py::test_fit_image_model_follows_its_schedules_and_keeps_the_best_epoch"),
+    ("utils/train.py", "    return probs * np.stack([b.mask for b in bags])", "    return probs",
+     "test_training_stages.py::test_image_bag_probs_average_each_bags_images_and_mask_the_stage[1]"),
+    ("utils/train.py", "within=k > 0)", "within=False)",
+     "test_training_stages.py::test_fit_bag_model_and_predict_bags_for_every_head[bilstm]"),
+    ("utils/train.py", "dropout_at=self.lstm_dropout_at,", 'dropout_at="all",',
+     "test_training_stages.py::test_bag_settings_give_the_bilstm_its_options_and_leave_other_heads_alone"),
     ("utils/train.py", "                  train=[b.gene_stage for b in train], **(inputs or {}))",
-     "                  **(inputs or {}))", "test_training_stages.py"),
+     "                  **(inputs or {}))", "test_training_stages.py::test_a_cnn_on_other_training_bags_trains_afresh"),
     ("utils/train.py", '            net["head"].normalize_prototypes()', "            pass",
-     "test_training_stages.py test_data_path.py test_models.py"),
+     "test_training_stages.py::test_swav_warm_up_keeps_its_prototypes_on_the_unit_sphere"),
     ("utils/swav.py", "z = F.normalize(self.projection(features), dim=1)", "z = self.projection(features)", "test_models.py"),
     ("utils/swav.py", "    log_q = scores.float() / eps", "    log_q = scores.float()", "test_models.py"),
     ("utils/swav.py", "log_p_a = F.log_softmax(scores_a.float() / temperature, dim=1)",
@@ -228,17 +238,23 @@ MUTANTS = [
     ("utils/realism.py", "power[radius > n / 8].sum()", "power[radius > 0].sum()", "test_realism.py"),
     ("utils/models.py", "return logits if self.skip is None else logits + self.skip(x, mask)", "return logits",
      "test_models.py"),
-    ("utils/train.py", "skip=self.lstm_skip)", 'skip="none")', "test_training_stages.py"),
+    ("utils/train.py", "skip=self.lstm_skip)", 'skip="none")',
+     "test_training_stages.py::test_bag_settings_give_the_bilstm_its_options_and_leave_other_heads_alone"),
     ("utils/profiles.py", '        "lstm_skip": "none",\n', "", "test_train.py"),
-    ("utils/step_graph.py", "self.model.load_state_dict(model)", "None", "test_data_path.py"),
-    ("utils/step_graph.py", "                    v.zero_()", "                    pass", "test_data_path.py"),
+    ("utils/step_graph.py", "self.model.load_state_dict(model)", "None",
+     "test_data_path.py::test_a_captured_step_replays_exactly_the_eager_steps_resumed_or_not"),
+    ("utils/step_graph.py", "                    v.zero_()", "                    pass",
+     "test_data_path.py::test_a_captured_step_replays_exactly_the_eager_steps_resumed_or_not"),
     ("utils/step_graph.py", "if self.replay is None or key != self.key:", "if self.replay is None:",
-     "test_data_path.py"),
-    ("utils/step_graph.py", "return self.replay().clone()", "return self.replay()", "test_data_path.py"),
-    ("utils/step_graph.py", "if not self.fits(batch):", "if False:", "test_data_path.py"),
-    ("utils/step_graph.py", 'group["lr"].fill_(lr)', 'group["lr"] = lr', "test_data_path.py"),
+     "test_data_path.py::test_a_captured_step_replays_exactly_the_eager_steps_resumed_or_not"),
+    ("utils/step_graph.py", "return self.replay().clone()", "return self.replay()",
+     "test_data_path.py::test_a_captured_step_replays_exactly_the_eager_steps_resumed_or_not"),
+    ("utils/step_graph.py", "if not self.fits(batch):", "if False:",
+     "test_data_path.py::test_a_captured_step_replays_exactly_the_eager_steps_resumed_or_not"),
+    ("utils/step_graph.py", 'group["lr"].fill_(lr)', 'group["lr"] = lr',
+     "test_data_path.py::test_a_captured_step_keeps_checkpoints_plain_and_its_rate_in_place"),
     ("utils/train.py", 'desc="CNN",\n                  capture=step_capture(s.compile_backend, device))',
-     'desc="CNN")', "test_data_path.py"),
+     'desc="CNN")', "test_data_path.py::test_the_cnn_and_warm_up_steps_replay_exactly_through_a_captured_step"),
     ("utils/engine.py", "dtype=torch.bfloat16, cache_enabled=False)", "dtype=torch.bfloat16)", "test_devices.py"),
     ("utils/metrics.py", "ranks = rankdata(y_prob, axis=0)", "ranks = rankdata(y_prob, axis=0, method=\"ordinal\")",
      "test_metrics_thresholds.py"),
@@ -257,7 +273,8 @@ MUTANTS = [
      "test_augment_engine.py"),
     ("utils/engine.py", "saved, saved_at, save_seconds = epoch, time.time(), time.time() - t_save",
      "saved, saved_at, save_seconds = epoch, time.time(), 0.0", "test_augment_engine.py"),
-    ("utils/features.py", "with autocast(device, amp):", "with autocast(device):", "test_training_stages.py"),
+    ("utils/features.py", "with autocast(device, amp):", "with autocast(device):",
+     "test_training_stages.py::test_dump_features_autocasts_only_when_the_cnn_did"),
     ("notebooks/04_feature_dump.ipynb",
      '    "amp = True                          # bf16 autocast on a GPU, as 03 trained (the CPU always runs float32)\\n",\n',
      "", "test_notebooks.py"),
@@ -266,22 +283,28 @@ MUTANTS = [
     ("utils/parallel.py", "chunks = [items[i:i + chunk] for i in range(0, len(items), chunk)]",
      "chunks = [items[i:i + chunk] for i in range(0, len(items) - chunk, chunk)]", "test_data.py"),
     ("utils/data.py", "checked = chunked_map(check_images_of, [path for _, _, path in listed], workers)",
-     "checked = chunked_map(check_images_of, sorted(path for _, _, path in listed), workers)", "test_data.py"),
+     "checked = chunked_map(check_images_of, sorted(path for _, _, path in listed), workers)",
+     "test_data.py::test_missing_image_is_named"),
     ("utils/baselines.py", 'with threadpool_limits(limits=1, user_api="blas"):',
-     'with threadpool_limits(limits=None, user_api="blas"):', "test_baselines.py"),
-    ("utils/synthetic.py", "if excess[i] <= 1 and excess.min() >= -1:", "if True:", "test_synthetic.py"),
+     'with threadpool_limits(limits=None, user_api="blas"):',
+     "test_baselines.py::test_thumbnail_logreg_fits_on_one_blas_thread"),
+    ("utils/synthetic.py", "if excess[i] <= 1 and excess.min() >= -1:", "if True:",
+     "test_synthetic.py::test_a_small_set_gets_each_stages_label_counts_within_one"),
     ("utils/synthetic.py", "return (rng.permutation(n) + rng.random(n)) / n", "return rng.random(n)",
-     "test_synthetic.py"),
+     "test_synthetic.py::test_stratified_uniforms_put_one_draw_in_each_stratum"),
     ("utils/synthetic.py", "return ranks < np.asarray(n_stages)[:, None]", "return ranks <= np.asarray(n_stages)[:, None]",
-     "test_synthetic.py"),
+     "test_synthetic.py::test_2000_bags_follow_the_real_stage_view_and_gene_figures"),
     ("utils/synthetic.py", "weights *= (target / (counts / counts.sum())) ** 0.7", "weights *= 1.0",
-     "test_synthetic.py"),
+     "test_synthetic.py::test_2000_bags_follow_the_real_stage_view_and_gene_figures"),
     ("utils/synthetic.py", "views = tuple(bag_rng.choice(VIEWS, size=size, p=view_p / view_p.sum()))",
-     "views = tuple(bag_rng.choice(VIEWS, size=size))", "test_synthetic.py"),
+     "views = tuple(bag_rng.choice(VIEWS, size=size))",
+     "test_synthetic.py::test_2000_bags_follow_the_real_stage_view_and_gene_figures"),
     ("utils/synthetic.py", "density = np.exp(-(((x - x0) / hw) ** 2 + ((y - y0) / hh) ** 2))",
-     "density = np.exp(-(((x + x0) / hw) ** 2 + ((y - y0) / hh) ** 2))", "test_synthetic.py"),
+     "density = np.exp(-(((x + x0) / hw) ** 2 + ((y - y0) / hh) ** 2))",
+     "test_synthetic.py::test_each_labels_stain_lies_in_its_region[clean]"),
     ("utils/synthetic.py", 'for i, labels in enumerate(truth.loc[list(ids), "labels"]):',
-     'for i, labels in enumerate(truth["labels"][:len(ids)]):', "test_synthetic.py"),
+     'for i, labels in enumerate(truth["labels"][:len(ids)]):',
+     "test_synthetic.py::test_hidden_test_targets_are_the_generated_labels_in_the_order_asked"),
     ("utils/report.py", 'where = "out-of-fold, every training bag" if', 'where = "validation split" if',
      "test_report.py"),
     ("utils/report.py", '"key": "valid_at_0.5", "scores": thresholds["valid_at_0.5"]',
@@ -301,9 +324,11 @@ MUTANTS = [
     ("utils/progress.py", '            style = "text"', "            style = None", "test_progress.py"),
     ("utils/progress.py", "    if style not in STYLES:", "    if False:", "test_progress.py"),
     ("utils/features.py", "both = both + torch.cat([f.float(), torch.sigmoid(logits.float())], 1)",
-     "both = both + torch.cat([f.float(), torch.sigmoid(logits.float())], 1).cpu()", "test_training_stages.py"),
+     "both = both + torch.cat([f.float(), torch.sigmoid(logits.float())], 1).cpu()",
+     "test_training_stages.py::test_dump_features_brings_each_batch_back_in_one_copy_with_the_same_bits"),
     ("utils/features.py", "probs[start:start + len(x)] = both[:, width:]",
-     "probs[start:start + len(x)] = both[:, width - 1:-1]", "test_training_stages.py"),
+     "probs[start:start + len(x)] = both[:, width - 1:-1]",
+     "test_training_stages.py::test_dump_features_with_flip_tta_averages_both_flips_row_by_row"),
     ("utils/facts.py", "2: 1387, 3: 1153", "2: 1378, 3: 1153", "test_facts.py"),
     ("utils/facts.py", "'lateral': 19854", "'lateral': 19845", "test_facts.py"),
     ("utils/facts.py", "(0.0, 0.0, 0.0, 0.488, 0.0),  # 4", "(0.0, 0.0, 0.0, 0.448, 0.0),  # 4", "test_facts.py"),
@@ -319,29 +344,32 @@ MUTANTS = [
     ("utils/plots.py", "rows = [np.concatenate(tiles[i:i + 3], 1)", "rows = [np.concatenate(tiles[i:i + 3], 0)",
      "test_plots.py"),
     ("utils/csvfile.py", "line = data.count(b\"\\n\", 0, e.start) + 1", "line = data.count(b\"\\n\", 0, e.start)",
-     "test_data.py test_submission.py"),
+     "test_data.py::test_a_csv_saved_as_cp1252_names_its_line_and_how_to_fix_it"),
     ("utils/csvfile.py", "        line = reader.line_num + 1", "        line = reader.line_num",
      "test_data.py test_submission.py"),
-    ("utils/csvfile.py", "        if fields:\n", "        if True:\n", "test_data.py test_submission.py"),
+    ("utils/csvfile.py", "        if fields:\n", "        if True:\n",
+     "test_data.py::test_label_dict_rows_that_are_not_index_and_term_are_skipped"),
     ("utils/csvfile.py", 'return data.decode("utf-8-sig")', 'return data.decode("utf-8")',
-     "test_data.py test_submission.py"),
+     "test_data.py::test_excel_csv_utf8_with_byte_order_mark_and_crlf_reads_the_same"),
     ("utils/csvfile.py", "        except csv.Error as e:", "        except ValueError as e:",
-     "test_data.py test_submission.py"),
+     "test_data.py::test_an_unclosed_quote_names_the_line_it_opens_on"),
     ("utils/submission.py", 're.fullmatch(r"[0-9]+", token)', "token.isdigit()", "test_submission.py"),
     ("utils/submission.py", '        _check_auc_rows(path, rows, test_ids)\n        return "AUC"', '        return "AUC"',
      "test_submission.py"),
-    ("utils/data.py", "and int(index) < N_LABELS", "", "test_data.py"),
+    ("utils/data.py", "and int(index) < N_LABELS", "",
+     "test_data.py::test_label_dict_rows_that_are_not_index_and_term_are_skipped"),
     ("utils/data.py", "    if header is None:\n        errors.append(f\"{path}: the file is empty",
-     "    if False:\n        errors.append(f\"{path}: the file is empty", "test_data.py"),
+     "    if False:\n        errors.append(f\"{path}: the file is empty", "test_data.py::test_an_empty_csv_is_named"),
     ("utils/data.py", "    except CSVFileError as e:\n        errors.append(str(e))", "    except CSVFileError as e:\n        pass",
-     "test_data.py"),
-    ("utils/pipeline.py", "        if key not in defaults:", "        if False:", "test_runspec.py"),
+     "test_data.py::test_a_csv_saved_as_cp1252_names_its_line_and_how_to_fix_it"),
+    ("utils/pipeline.py", "        if key not in defaults:", "        if False:",
+     "test_runspec.py::test_a_misspelt_or_mistyped_override_is_refused_before_anything_runs"),
     ("utils/pipeline.py", "        return isinstance(value, (int, float))", "        return isinstance(value, float)",
      "test_runspec.py"),
     ("utils/pipeline.py", "        return isinstance(value, bool) and isinstance(default, bool)",
      "        return isinstance(default, bool)", "test_runspec.py"),
     ("utils/pipeline.py", "    if default is None:\n        return True", "    if default is None:\n        return False",
-     "test_runspec.py"),
+     "test_runspec.py::test_a_misspelt_or_mistyped_override_is_refused_before_anything_runs"),
     ("utils/pipeline.py", "defaults[target.id] = parse_value(ast.get_source_segment(source, node.value))",
      "defaults[target.id] = ast.get_source_segment(source, node.value)", "test_runspec.py"),
     ("utils/engine.py", "state = load_checkpoint(last) if last.exists() else None",
@@ -349,24 +377,27 @@ MUTANTS = [
     ("utils/engine.py", 'state = load_checkpoint(Path(checkpoint_dir) / "best.pt")',
      'state = torch.load(Path(checkpoint_dir) / "best.pt", weights_only=False)', "test_augment_engine.py"),
     ("utils/rundir.py", "    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError",
-     "    except KeyError as e:  # JSONDecodeError, UnicodeDecodeError", "test_runspec.py test_report.py"),
+     "    except KeyError as e:  # JSONDecodeError, UnicodeDecodeError",
+     "test_runspec.py::test_a_damaged_run_json_is_named_when_resuming"),
     ("utils/augment.py", '"angle": (u[:, 4] * 2 - 1) * math.radians(self.max_rotation)',
      '"angle": (u[:, 4] * 2) * math.radians(self.max_rotation)', "test_augment_engine.py"),
     ("utils/augment.py", '"offset_y": (u[:, 0] * (span_y + 1)).floor() - span_y / 2',
      '"offset_y": (u[:, 0] * span_y).floor() - span_y / 2', "test_augment_engine.py"),
     ("utils/train.py", "loss_fn.set_pos_weight(1 + strength * (w_m - 1))", "loss_fn.set_pos_weight(1 + strength * w_m)",
-     "test_training_stages.py"),
+     "test_training_stages.py::test_tempering_moves_the_weights_between_w_m_and_1"),
     ("utils/splits.py", "        if k < n_folds:", "        if k <= n_folds:", "test_splits.py"),
     ("utils/pipeline.py", '    if n_folds >= 2:\n        print(f"{n_folds} folds', '    if n_folds > 2:\n        print(f"{n_folds} folds',
      "test_runspec.py"),
     ("utils/data.py", "n_test = sum(b.stage == stage for b in comp.test)", "n_test = sum(b.stage != stage for b in comp.test)",
-     "test_data.py"),
+     "test_data.py::test_validate_summary_counts_what_the_csvs_hold"),
     ("utils/metrics.py", "y_pred = (y_prob > threshold)", "y_pred = (y_prob >= threshold)", "test_metrics_thresholds.py"),
     ("utils/runs.py", '    if state == "stopped":', '    if state != "stopped":', "test_report.py"),
     ("utils/submission.py", "if (prob < 0).any() or (prob > 1).any():", "if (prob <= 0).any() or (prob > 1).any():",
      "test_submission.py"),
-    ("utils/data.py", 'more" if len(errors) > 50 else ""', 'more" if len(errors) >= 50 else ""', "test_data.py"),
-    ("utils/data.py", 'f"{sizes.min()}..{sizes.max()}', 'f"{sizes.max()}..{sizes.max()}', "test_data.py"),
+    ("utils/data.py", 'more" if len(errors) > 50 else ""', 'more" if len(errors) >= 50 else ""',
+     "test_data.py::test_at_most_50_problems_are_listed_with_a_count_of_the_rest"),
+    ("utils/data.py", 'f"{sizes.min()}..{sizes.max()}', 'f"{sizes.max()}..{sizes.max()}',
+     "test_data.py::test_validate_summary_counts_what_the_csvs_hold"),
     ("utils/splits.py", "    if n_genes < wanted_split:", "    if n_genes <= wanted_split:", "test_splits.py"),
     ("utils/data.py", 'if value[:1] in "[(" and value[-1:] in "])":', 'if value[:1] in "[(" or value[-1:] in "])":',
      "test_data.py"),
@@ -380,14 +411,18 @@ MUTANTS = [
      "test_submission.py"),
     ("utils/pipeline.py", "        elif key in CHOICES and value not in CHOICES[key]:", "        elif False:",
      "test_runspec.py"),
-    ("utils/train.py", '    check_choice("warmup_method", s.warmup_method)', "    pass", "test_training_stages.py"),
+    ("utils/train.py", '    check_choice("warmup_method", s.warmup_method)', "    pass",
+     "test_training_stages.py::test_warm_up_none_is_the_seeded_fresh_backbone_and_swav_trains_it"),
     ("utils/pipeline.py", "        elif key in OPEN_CHOICES and (problem", "        elif False and (problem",
-     "test_runspec.py"),
-    ("utils/choices.py", "or not timm.is_model(name):", "or not name:", "test_runspec.py"),
+     "test_runspec.py::test_a_backbone_or_compile_backend_that_timm_or_torch_lack_is_refused_before_anything_runs"),
+    ("utils/choices.py", "or not timm.is_model(name):", "or not name:",
+     "test_runspec.py::test_a_backbone_or_compile_backend_that_timm_or_torch_lack_is_refused_before_anything_runs"),
     ("utils/choices.py", "    if backend not in known:", "    if backend not in [*known, 'cuda_graph']:",
-     "test_runspec.py"),
-    ("utils/models.py", "timm.create_model(check_backbone(name),", "timm.create_model(name,", "test_runspec.py"),
-    ("utils/train.py", "if check_compile_backend(backend) in (None,", "if backend in (None,", "test_runspec.py"),
+     "test_runspec.py::test_a_backbone_or_compile_backend_that_timm_or_torch_lack_is_refused_before_anything_runs"),
+    ("utils/models.py", "timm.create_model(check_backbone(name),", "timm.create_model(name,",
+     "test_runspec.py::test_a_backbone_or_compile_backend_that_timm_or_torch_lack_is_refused_before_anything_runs"),
+    ("utils/train.py", "if check_compile_backend(backend) in (None,", "if backend in (None,",
+     "test_runspec.py::test_a_backbone_or_compile_backend_that_timm_or_torch_lack_is_refused_before_anything_runs"),
     ("utils/explain.py", 'mode="bilinear", align_corners=False)', 'mode="bilinear", align_corners=True)',
      "test_explain.py"),
     ("utils/splits.py", "np.lexsort((rng.random(len(names)), -rarity))", "np.lexsort((rng.random(len(names)), rarity))",
@@ -402,8 +437,10 @@ MUTANTS = [
     ("utils/pipeline.py", "            n_folds = folds_in_split(work_dir, run[\"folds\"])\n", "",
      "test_pipeline_loop.py"),
     ("utils/pipeline.py", "    if isinstance(default, bool) or isinstance(value, bool):",
-     "    if isinstance(default, bool) and isinstance(value, bool):", "test_pipeline_loop.py"),
-    ("utils/pipeline.py", "    sys.exit(main())", "    main()", "test_pipeline_loop.py"),
+     "    if isinstance(default, bool) and isinstance(value, bool):",
+     "test_pipeline_loop.py::test_python_dash_m_runs_the_command_line"),
+    ("utils/pipeline.py", "    sys.exit(main())", "    main()",
+     "test_pipeline_loop.py::test_python_dash_m_runs_the_command_line"),
     ("utils/pipeline.py", "    work_dir.mkdir(parents=True, exist_ok=True)", "    work_dir.mkdir(exist_ok=True)",
      "test_pipeline_loop.py"),
     ("utils/pipeline.py", '        if name == "00_demo_data":  # the data', '        if name != "00_demo_data":  # the data',
@@ -417,18 +454,22 @@ MUTANTS = [
     ("utils/realism.py", "return [sheet[r * h:(r + 1) * h, c * w:(c + 1) * w]", "return [sheet[r * h:(r + 1) * h, c * w:(c + 2) * w]",
      "test_realism.py"),
     ("utils/synthetic.py", "        log_w[allowed] += 0.8 * (np.log(target[allowed])", "        log_w[allowed] -= 0.8 * (np.log(target[allowed])",
-     "test_synthetic.py"),
+     "test_synthetic.py::test_2000_bags_pair_labels_as_the_real_bags_do"),
     ("utils/synthetic.py", "        logits = log_w[None, :] + chosen.astype(np.float64) @ log_lift",
-     "        logits = np.repeat(log_w[None, :], n, axis=0)", "test_synthetic.py"),
+     "        logits = np.repeat(log_w[None, :], n, axis=0)",
+     "test_synthetic.py::test_2000_bags_pair_labels_as_the_real_bags_do"),
     ("utils/submission.py", '        return rev + ("+dirty" if dirty else "")', "        return rev", "test_submission.py"),
     ("utils/submission.py", '"--untracked-files=no"], cwd=cwd', '"--untracked-files=all"], cwd=cwd', "test_submission.py"),
     ("utils/splits.py", "    if n_groups < 2:", "    if n_groups <= 2:", "test_splits.py"),
     ("utils/train.py", "s.lstm_batch_size, generator, shuffle=True, within=True)",
-     "s.lstm_batch_size, generator, shuffle=False, within=True)", "test_training_stages.py"),
+     "s.lstm_batch_size, generator, shuffle=False, within=True)",
+     "test_training_stages.py::test_the_bag_model_meets_its_training_bags_in_a_fresh_order_every_epoch"),
     ("utils/report.py", 'parser.add_argument("run_dir", type=Path,', 'parser.add_argument("run_dir", type=Path, nargs="*",',
      "test_report.py"),
-    ("utils/train.py", "s.cnn_batch_size, shuffle=True,", "s.cnn_batch_size, shuffle=False,", "test_training_stages.py"),
-    ("utils/train.py", "s.warmup_batch_size, shuffle=True,", "s.warmup_batch_size, shuffle=False,", "test_training_stages.py"),
+    ("utils/train.py", "s.cnn_batch_size, shuffle=True,", "s.cnn_batch_size, shuffle=False,",
+     "test_training_stages.py::test_the_cnn_and_the_warm_up_meet_their_images_in_a_fresh_order_every_epoch"),
+    ("utils/train.py", "s.warmup_batch_size, shuffle=True,", "s.warmup_batch_size, shuffle=False,",
+     "test_training_stages.py::test_the_cnn_and_the_warm_up_meet_their_images_in_a_fresh_order_every_epoch"),
     ("utils/rundir.py", 'f"{split.cv_fold.max() + 1} folds")', 'f"{split.cv_fold.max()} folds")', "test_folds.py"),
     ("utils/augment.py", "            x = x + self.noise_std * _noise(p,", "            x = x + 0.1 * _noise(p,",
      "test_augment_engine.py"),
@@ -441,8 +482,10 @@ MUTANTS = [
      "test_data.py"),
     ("utils/train.py", "blur_p=blur_p, grayscale=self.in_chans == 1)", "blur_p=blur_p, grayscale=True)",
      "test_augment_engine.py"),
-    ("utils/__init__.py", 'os.environ.setdefault("MKL_CBWR", "AUTO")', "", "test_data_path.py"),
-    ("utils/engine.py", "        torch.set_num_threads(torch.get_num_threads())\n", "", "test_data_path.py"),
+    ("utils/__init__.py", 'os.environ.setdefault("MKL_CBWR", "AUTO")', "",
+     "test_data_path.py::test_mkl_runs_the_cpu_products_in_its_reproducible_mode"),
+    ("utils/engine.py", "        torch.set_num_threads(torch.get_num_threads())\n", "",
+     "test_data_path.py::test_mkl_runs_the_cpu_products_in_its_reproducible_mode"),
     ("utils/explain.py", "key=lambda s: abs(s[1] - 8))[0]", "key=lambda s: abs(s[1] - 4))[0]", "test_explain.py"),
     ("utils/explain.py", "    if layer not in dict(model.named_modules()):", "    if False:", "test_explain.py"),
     ("utils/runs.py", 'on = "hidden test" if any(', 'on = "out-of-fold" if any(', "test_report.py"),
@@ -450,7 +493,8 @@ MUTANTS = [
      "init_from_warmup and warmup.exists()", GPU_PROFILE_CHAIN),
     ("notebooks/08_explain.ipynb", 'if warmup_method == \\"none\\":', 'if warmup_method == \\"None\\":', GPU_PROFILE_CHAIN),
     ("utils/pipeline.py", 'QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]',
-     'QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]', "test_pipeline_loop.py"),
+     'QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]',
+     "test_pipeline_loop.py::test_the_kernels_own_error_log_stays_out_of_the_terminal_but_a_failing_cell_does_not"),
     ("benchmarks/threshold_ceiling.py", '"tuned on validation": tune_thresholds(y_valid, p_valid, mask=m_valid)',
      '"tuned on validation": tune_thresholds(y_test, p_test, mask=m_test)', "test_threshold_ceiling.py"),
     ("benchmarks/threshold_ceiling.py", 'held_out, p_valid = comp.train, np.load(', 'held_out, p_valid = valid, np.load(',
@@ -458,7 +502,7 @@ MUTANTS = [
     ("notebooks/06_threshold_tuning.ipynb", "'valid'}.npy\\\", p_valid)", "'valid'}.npy\\\", floor_valid)",
      "test_single_split_chain.py"),  # the floor's predictions saved as the blend's
     ("utils/synthetic.py", 'if self.style == "clean" else (0.6, 0.15)', 'if self.style != "clean" else (0.6, 0.15)',
-     "test_synthetic.py"),  # the real style showing stain in more images, not fewer (sweep seed 97)
+     "test_synthetic.py::test_a_labels_stain_shows_in_the_share_of_images_its_style_says"),  # the real style showing stain in more images, not fewer (sweep seed 97)
     ("utils/engine.py", '"cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,',
      '"cuda": None,', "test_augment_engine.py"),  # a GPU checkpoint without its CUDA random state
     ("utils/engine.py", '        torch.cuda.set_rng_state_all(state["cuda"])', "        pass", "test_augment_engine.py"),
@@ -469,7 +513,7 @@ MUTANTS = [
     ("utils/data.py", 'add_subparsers(dest="command", required=True)', 'add_subparsers(dest="command", required=False)',
      "test_data.py"),  # the same in python -m utils.data (sweep seed 107)
     ("utils/data.py", "and int(index) < N_LABELS:", "and int(index) <= N_LABELS:",
-     "test_data.py"),  # a 31st term read from label_dict.csv (sweep seed 107)
+     "test_data.py::test_label_dict_rows_that_are_not_index_and_term_are_skipped"),  # a 31st term read from label_dict.csv (sweep seed 107)
     ("utils/splits.py", "if n_folds and n_folds >= 2:", "if n_folds or n_folds >= 2:",
      "test_splits.py"),  # one fold taken as cross-validation, then refused (sweep seed 107)
     # Lines no fast test ran (coverage, session 25):
@@ -478,18 +522,21 @@ MUTANTS = [
     ("utils/schedules.py", "    if duration <= 0:", "    if duration < 0:", "test_schedules.py"),  # gamma_T 0 divides by 0
     ("utils/schedules.py", "t = np.arange(epochs * steps_per_epoch) / steps_per_epoch",
      "t = np.arange(epochs * steps_per_epoch)", "test_schedules.py"),  # 03's plot in steps, not epochs
-    ("utils/data.py", "off_stage = sum(not b.mask[i] for", "off_stage = sum(b.mask[i] for", "test_data.py"),
+    ("utils/data.py", "off_stage = sum(not b.mask[i] for", "off_stage = sum(b.mask[i] for",
+     "test_data.py::test_validate_summary_warns_of_labels_at_a_stage_the_real_data_never_has_them"),
     ("utils/submission.py", "    if values.shape != (len(ids), N_LABELS):", "    if len(values) != len(ids):",
      "test_submission.py"),  # 29 labels a row reach the file's validation, not the writer's check
     ("utils/submission.py", "    except OSError as e:", "    except FileNotFoundError:\n        raise\n    except OSError as e:",
      "test_submission.py"),  # a missing file: a traceback from the check command
     ("utils/metrics.py", "    if y_true.shape != y_pred.shape:\n        raise", "    if False:\n        raise",
      "test_metrics_thresholds.py"),  # truth and predictions of other shapes broadcast or fail obscurely
-    ("utils/pipeline.py", "    for note in notes:\n        say(note)\n", "", "test_pipeline_loop.py"),
+    ("utils/pipeline.py", "    for note in notes:\n        say(note)\n", "",
+     "test_pipeline_loop.py::test_force_goes_on_past_a_stale_artifact_and_a_changed_parameter_saying_so"),
     ("utils/pipeline.py", '        say(f"--force: {problem}")', "        pass",
-     "test_pipeline_loop.py"),  # --force going on past a stale artifact without a word
+     "test_pipeline_loop.py::test_force_goes_on_past_a_stale_artifact_and_a_changed_parameter_saying_so"),  # --force going on past a stale artifact without a word
     # Sweep seed 109:
-    ("utils/blend.py", "    if n_folds < 2:", "    if n_folds <= 2:", "test_blend.py"),  # 2 folds fitted as one split
+    ("utils/blend.py", "    if n_folds < 2:", "    if n_folds <= 2:",
+     "test_blend.py::test_k_fold_floor_predicts_each_training_bag_from_the_other_folds[2]"),  # 2 folds fitted as one split
     ("utils/report.py", '_json(work_dir / "scores/floors.json") or []', '_json(work_dir / "scores/floors.json") and []',
      "test_report.py"),  # the report without the floors beside the model
     ("utils/runs.py", "if table[c].isna().all()]", "if table[c].isna().any()]",
@@ -501,18 +548,21 @@ MUTANTS = [
     ("utils/swav.py", "nn.Linear(proj_dim, n_prototypes, bias=False)", "nn.Linear(proj_dim, n_prototypes, bias=True)",
      "test_models.py"),  # a bias added to SwAV's cosine scores
     ("utils/engine.py", "torch.backends.cudnn.benchmark = False", "torch.backends.cudnn.benchmark = True",
-     "test_data_path.py"),  # cuDNN's autotuner choosing GPU kernels by timing: other bytes each run
+     "test_data_path.py::test_deterministic_kernels_are_enforced_and_cublas_is_configured"),  # cuDNN's autotuner choosing GPU kernels by timing: other bytes each run
     ("utils/pipeline.py", 'if asked < 2 or not (work_dir / "split.csv").exists():',
-     'if asked < 2 and not (work_dir / "split.csv").exists():', "test_pipeline_loop.py"),
+     'if asked < 2 and not (work_dir / "split.csv").exists():',
+     "test_pipeline_loop.py::test_a_dry_run_from_03_before_00_ever_ran_plans_the_folds_asked"),
     ("utils/runspec.py", "        if step is None:\n            continue", "        if step is None:\n            break",
      "test_runspec.py"),  # the checks stop at the first notebook the record lacks
     ("utils/runspec.py", "    if not path.is_file():\n        return None\n", "", "test_runspec.py"),
-    ("utils/pipeline.py", "    for note in notes:\n        print(note)\n", "", "test_pipeline_loop.py"),
+    ("utils/pipeline.py", "    for note in notes:\n        print(note)\n", "",
+     "test_pipeline_loop.py::test_force_goes_on_past_a_stale_artifact_and_a_changed_parameter_saying_so"),
     # Sweep seed 131:
     ("utils/train.py", 'return {"fused": True} if torch.device(device).type == "cuda" else {}',
      'return {"fused": True} if torch.device(device).type != "cuda" else {}', "test_train.py"),
     ("utils/parallel.py", "workers = min(workers or os.cpu_count() or 1, len(chunks))",
-     "workers = min(workers and os.cpu_count() or 1, len(chunks))", "test_data.py"),  # one core by default
+     "workers = min(workers and os.cpu_count() or 1, len(chunks))",
+     "test_data.py::test_chunked_map_runs_on_every_core_by_default_and_keeps_the_order"),  # one core by default
     ("utils/augment.py", 'mode="bilinear", align_corners=False, antialias=strong)',
      'mode="bilinear", align_corners=True, antialias=strong)', "test_augment_engine.py"),
     # Session 26: the notebooks' defaults are the demo profile's, and no profile leans on them.
@@ -559,8 +609,10 @@ MUTANTS = [
     ("utils/ensemble.py", "tune_bags = comp.train if kfold else valid", "tune_bags = valid if kfold else comp.train",
      "test_ensemble.py"),  # out-of-fold rows taken for the validation split's
     ("utils/ensemble.py", 'p_test = np.average([m["p_test"] for m in members], axis=0, weights=weights)',
-     'p_test = np.mean([m["p_test"] for m in members], axis=0)', "test_ensemble.py"),  # weights tuned, not submitted
-    ("utils/ensemble.py", "or (weights < 0).any() or", "or", "test_ensemble.py"),  # a run subtracted
+     'p_test = np.mean([m["p_test"] for m in members], axis=0)',
+     "test_ensemble.py::test_the_command_writes_a_weighted_ensemble_and_refuses_wrong_weights"),  # weights tuned, not submitted
+    ("utils/ensemble.py", "or (weights < 0).any() or", "or",
+     "test_ensemble.py::test_the_command_writes_a_weighted_ensemble_and_refuses_wrong_weights"),  # a run subtracted
     # Sweep seed 149:
     ("utils/realism.py", "largest = 1 + int(np.argmax(", "largest = 1 - int(np.argmax(",
      "test_realism.py"),  # the background taken for the embryo when a speck is labelled first
@@ -589,17 +641,17 @@ MUTANTS = [
      "test_pipeline_loop.py"),  # a kernel killed mid-cell: a traceback and the status left "running"
     # Sweep seed 163:
     ("utils/synthetic.py", '                if kind == "stripes":', '                if kind != "stripes":',
-     "test_synthetic.py"),  # every blob striped and the striped labels plain
+     "test_synthetic.py::test_a_striped_labels_stain_repeats_along_the_embryo_and_a_blobs_does_not[clean]"),  # every blob striped and the striped labels plain
     # Sweep seed 167: survivors against test_synthetic.py that the real style's statistics catch
     ("utils/synthetic.py", "r = np.abs(x) ** p + np.abs(y * belly) ** 2.2", "r = np.abs(x) ** p + np.abs(y / belly) ** 2.2",
-     "test_realism.py"),  # the ventral side bulging out instead of a little flatter
+     "test_realism.py::test_the_real_style_passes_every_statistic"),  # the ventral side bulging out instead of a little flatter
     ("utils/synthetic.py", "        if label == 0:\n", "        if label != 0:\n",
      "test_realism.py"),  # every label but 0 stained as faintly as label 0
     # Session 30, sweep seed 179: label 11's spots all on the middle row
     ("utils/synthetic.py", "pts_y = ((y0 + rng.uniform(-hh, hh, n)) * H / 2", "pts_y = ((y0 + rng.uniform(-hh, hh, n)) / H / 2",
-     "test_synthetic.py"),
+     "test_synthetic.py::test_a_dotted_labels_stain_scatters_over_its_whole_region"),
     ("utils/synthetic.py", "pts_x = ((x0 + rng.uniform(-hw, hw, n)) * W / 2 * 0.95", "pts_x = ((x0 + rng.uniform(-hw, hw, n)) * W / 2 * 0.5",
-     "test_synthetic.py"),  # spots over the middle half of the region only
+     "test_synthetic.py::test_a_dotted_labels_stain_scatters_over_its_whole_region"),  # spots over the middle half of the region only
     # Sweep seed 181:
     ("utils/ensemble.py", "(weights < 0).any()", "(weights <= 0).any()",
      "test_ensemble.py"),  # a weight of 0, documented as allowed, refused
@@ -610,7 +662,7 @@ MUTANTS = [
     ("utils/pipeline.py", 'step_failed(label, "kernel did not start"', 'step_failed(label, "kernel did start"',
      "test_pipeline_loop.py"),  # the terminal says the opposite of what happened
     ("utils/choices.py", "did you mean {' or '.join(near)}?", "did you mean {' and '.join(near)}?",
-     "test_runspec.py"),  # "regnety_032 and regnety_002": as if both were meant
+     "test_runspec.py::test_a_backbone_or_compile_backend_that_timm_or_torch_lack_is_refused_before_anything_runs"),  # "regnety_032 and regnety_002": as if both were meant
     # Sweep seed 191: what a command's --help says
     ("utils/report.py", 'prog="python -m utils.report", description=__doc__.split("\\n\\n")[0]',
      'prog="python -m utils.report", description=__doc__.split("\\n\\n")[-1]',
@@ -618,9 +670,10 @@ MUTANTS = [
     ("utils/data.py", 'prog="python -m utils.data", description=__doc__.split("\\n\\n")[0]',
      'prog="python -m utils.data"', "test_commands.py"),  # usage alone, no word of what it does
     ("utils/synthetic.py", "    counts = RATES[_stage_row(stage)] * n\n", "    counts = RATES[_stage_row(stage)] / n\n",
-     "test_synthetic.py"),  # every real pair's lift n^4 too high: the pair shares alone did not show it
+     "test_synthetic.py::test_the_co_occurrence_lift_is_the_real_pair_share_over_the_product_of_label_shares"),  # every real pair's lift n^4 too high: the pair shares alone did not show it
     # A kernel started in notebooks/ imported the installed utils, not its own checkout's
-    ("utils/pipeline.py", "    if paths[:1] != [str(REPO)]:", "    if False:", "test_pipeline_loop.py"),
+    ("utils/pipeline.py", "    if paths[:1] != [str(REPO)]:", "    if False:",
+     "test_pipeline_loop.py::test_a_checkouts_notebooks_run_with_its_own_utils"),
     # Session 31: 08 explaining a bag's least likely term (its test saw only that figures were pictures)
     ("notebooks/08_explain.ipynb", "label = int(np.argmax(p))", "label = int(np.argmin(p))",
      "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),
@@ -628,7 +681,7 @@ MUTANTS = [
     ("utils/realism.py", 'out["lightness"] = take.mean(axis=1)', 'out["lightness"] = take.mean(axis=0)',
      "test_realism.py"),  # three channel means per image, not one lightness per pixel
     ("utils/thresholds.py", "if score > best + 1e-12:", "if score > best - 1e-12:",
-     "test_metrics_thresholds.py"),  # a tie moves the threshold: it drifts to the last equal grid value
+     "test_metrics_thresholds.py::test_sample_f1_refinement_moves_a_threshold_only_for_a_strict_gain"),  # a tie moves the threshold: it drifts to the last equal grid value
     ("utils/report.py", "autoescape=True,", "autoescape=False,", "test_report.py"),  # markup in a name runs
     ("utils/synthetic.py", "    out.parent.mkdir(parents=True, exist_ok=True)", "    out.parent.mkdir(parents=False, exist_ok=True)",
      "test_synthetic.py"),  # --out in a folder not made yet fails
@@ -640,7 +693,7 @@ MUTANTS = [
      "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),  # every label off-stage
     # Sweep seed 199, and a notebook swap read for it:
     ("utils/step_graph.py", "return tensors == set(self.inputs) and all(", "return tensors == set(self.inputs) and any(",
-     "test_data_path.py"),  # a batch with one tensor cut short replayed through the first batch's buffers
+     "test_data_path.py::test_a_captured_step_replays_only_batches_like_its_first"),  # a batch with one tensor cut short replayed through the first batch's buffers
     ("notebooks/05_bilstm.ipynb", 'orders = 1 if bag_head != \\"bilstm\\" else n_orders',
      'orders = 1 if bag_head == \\"bilstm\\" else n_orders', "test_profiles.py::test_profile_runs_end_to_end[paper]"),
     # Sweep seed 211:
@@ -648,13 +701,13 @@ MUTANTS = [
      "    Path(submission_dir).mkdir(parents=False, exist_ok=True)", "test_submission.py"),  # --submissions a/new/b fails
     # Session 32: the GPU benchmark's bookkeeping (its one GPU run must report the right thing).
     ("benchmarks/gpu_chain.py", '"same_bytes": a is not None and a == c', '"same_bytes": a is not None and a == a',
-     "test_gpu_chain.py"),  # a run compared with itself: always "the same bytes"
+     "test_gpu_chain.py::test_reruns_kill_during_03_resume_from_03_and_compare_the_bytes[y-False]"),  # a run compared with itself: always "the same bytes"
     ("benchmarks/gpu_chain.py", '    stop(procs["killed"])', '    pass', "test_gpu_chain.py"),  # never killed
     ("benchmarks/gpu_chain.py", "later = h.iloc[1:] if len(h) > 1 else h", "later = h",
-     "test_gpu_chain.py"),  # the first epoch's compile time in the rate
+     "test_gpu_chain.py::test_notebook_table_gives_seconds_epochs_and_the_median_rate_after_the_first_epoch"),  # the first epoch's compile time in the rate
     # Sweep seed 223:
     ("utils/train.py", '"train_images": len(batches) * s.cnn_batch_size}', '"train_images": len(batches) / s.cnn_batch_size}',
-     "test_data_path.py"),  # the CNN's images/s (issue 10's 10,000 target) off by the batch squared
+     "test_data_path.py::test_the_cnn_trains_bit_for_bit_the_same_from_the_tensor_copy"),  # the CNN's images/s (issue 10's 10,000 target) off by the batch squared
     # Session 32: 05's scores/bag_<head>.json, read by nothing:
     ("notebooks/05_bilstm.ipynb", "bag_valid, mask=np.stack([b.mask for b in valid]))", "bag_valid)",
      "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),  # scored without stages
@@ -666,17 +719,19 @@ MUTANTS = [
      "test_benchmark_scores.py"),  # the BiLSTM fix judged with thresholds tuned on the test labels
     # Sweep seed 227:
     ("utils/train.py", "grayscale=s.in_chans == 1)", "grayscale=s.in_chans != 1)",
-     "test_training_stages.py"),  # a 3-channel CNN's validation fed grey images
+     "test_training_stages.py::test_image_bag_probs_average_each_bags_images_and_mask_the_stage[3]"),  # a 3-channel CNN's validation fed grey images
     ("utils/ensemble.py", "if not np.isfinite(weights).all() or", "if not np.isfinite(weights).any() or",
-     "test_ensemble.py"),  # --weights nan 1 passed the check (a later error blamed the predictions)
+     "test_ensemble.py::test_the_command_writes_a_weighted_ensemble_and_refuses_wrong_weights"),  # --weights nan 1 passed the check (a later error blamed the predictions)
     ("utils/pipeline.py", 'PAPERMILL_OPTIONS = dict(kernel_name="python3", progress_bar=False',
-     'PAPERMILL_OPTIONS = dict(kernel_name="python3", progress_bar=True', "test_pipeline_loop.py"),  # bars in the terminal
+     'PAPERMILL_OPTIONS = dict(kernel_name="python3", progress_bar=True',
+     "test_pipeline_loop.py::test_a_checkouts_notebooks_run_with_its_own_utils"),  # bars in the terminal
     # Session 32, from `make coverage`: the ensemble's floor rows had never run in a test.
     ("utils/ensemble.py", 'rows[f"floor: {name}"] = (text, "-") if text.endswith("(oof)") else ("-", text)',
      'rows[f"floor: {name}"] = ("-", text) if text.endswith("(oof)") else (text, "-")',
      "test_ensemble.py"),  # the floors' test scores beside the ensemble's tuning-bag scores
     ("utils/synthetic.py", "args.test_fraction, args.overwrite,\n                       args.style)",
-     'args.test_fraction, args.overwrite,\n                       "clean")', "test_synthetic.py"),  # --style real ignored
+     'args.test_fraction, args.overwrite,\n                       "clean")',
+     "test_synthetic.py::test_the_command_line_writes_what_generate_writes_for_the_same_arguments"),  # --style real ignored
     # Read and left in sessions 30 and 31 (caught only where the reference sheet is), now a test:
     ("utils/realism.py", "power[radius > n / 8].sum()", "power[radius >= n / 8].sum()",
      "test_realism.py"),  # the ring at a quarter of Nyquist counted as above it
@@ -687,7 +742,7 @@ MUTANTS = [
     ("notebooks/04_feature_dump.ipynb", "cnn_valid, mask=np.stack([b.mask for b in valid]))", "cnn_valid)",
      "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),  # the CNN baseline without stages
     ("benchmarks/train_throughput.py", "rest = history.iloc[1:] if len(history) > 1 else history", "rest = history",
-     "test_gpu_chain.py"),  # issue 10's images/s with the compile epoch in it
+     "test_gpu_chain.py::test_a_steps_rate_is_the_median_after_the_first_epoch_and_its_compile_time_the_first_epochs_extra"),  # issue 10's images/s with the compile epoch in it
     # Sweep seed 233:
     ("utils/ensemble.py", "tuned for other objectives: {first['objective']} and {m['objective']}",
      "tuned for other objectives: {m['objective']} and {first['objective']}", "test_ensemble.py"),  # out of the runs' order
@@ -733,6 +788,11 @@ SWAPS = [(" < ", " <= "), (" <= ", " < "), (" > ", " >= "), (" >= ", " > "), (" 
          ("min(", "max("), ("max(", "min("), (" + ", " - "), (" * ", " / "), ("[1:]", "[:-1]"), ("[:-1]", "[1:]"),
          ("any(", "all("), ("all(", "any("), ("axis=0", "axis=1"), ("axis=1", "axis=0"), ("dim=0", "dim=1"),
          ("dim=1", "dim=0"), (" not ", " "), ("[0]", "[-1]"), ("[-1]", "[0]")]
+# Test files a sweep also runs for these files: a planted bug names only the test that catches it
+# (one test is seconds, its whole file up to a minute), and these guarded the file's code before.
+SWEEP_ALSO = {"utils/features.py": "test_models.py", "utils/labels.py": "test_losses.py",
+              "utils/loaders.py": "test_models.py", "utils/rundir.py": "test_report.py",
+              "utils/train.py": "test_models.py"}
 # Test files that run whole chains: marked slow as a whole (pytestmark), found, not listed.
 SLOW_TESTS = {p.name for p in (ROOT / "tests").glob("test_*.py")
               if "pytestmark = pytest.mark.slow" in p.read_text()}
@@ -752,12 +812,14 @@ NOTEBOOK_TESTS = ("test_notebooks.py test_chain.py::test_chain_writes_validated_
 
 def operator_mutants(files=None) -> list[tuple[str, str, str, str]]:
     """One mutant per swap from SWAPS that a code line holds (the first place on the line),
-    tested by the tests MUTANTS names for that file, less those that run
+    tested by the test files MUTANTS names for that file, less those that run
     whole chains (minutes a mutant): a survivor in a file they test may still be caught there."""
     from collections import defaultdict
 
-    tests_for = defaultdict(set)
+    tests_for = defaultdict(set)  # whole test files
     for file, _, _, tests in MUTANTS:
+        tests_for[file].update(t.split("::")[0] for t in tests.split())
+    for file, tests in SWEEP_ALSO.items():
         tests_for[file].update(tests.split())
     found = []
     for file in sorted(files or tests_for):
