@@ -11,7 +11,7 @@
 # stays warm 30 s). Papermill (and pytest, if the machine lacks it) come from
 # ../shared/tools/device-wheels.sh.
 # Everything lands in $OUT (log.txt, gpu_chain.json, full.log). Try it on the CPU first:
-#   OUT=/tmp/o DEVICE=cpu BUDGET=500 BAGS=60 RERUN_BAGS=40 PROFILE_ARGS="--steps 2 --batch 4" \
+#   OUT=/tmp/o DEVICE=cpu BUDGET=700 BAGS=60 RERUN_BAGS=40 PROFILE_ARGS="--steps 2 --batch 4" \
 #     SHORT_ARGS="-p warmup_epochs 1 -p cnn_epochs 3 -p cnn_lr_T 2 -p gamma_T 1 -p temper_start 0 \
 #       -p temper_half_period 1 -p temper_freeze 2 -p lstm_epochs 1" \
 #     CHAIN_ARGS="-p warmup_epochs 1 -p cnn_epochs 1 -p lstm_epochs 1" bash benchmarks/gpu_speed.sh
