@@ -189,11 +189,12 @@ def render_in_chromium(html_path, tmp_path) -> str:
 
 
 @pytest.fixture
-def kfold_work(demo_dir, tmp_path):
-    """A work folder as 00_demo_data leaves it with n_folds=3."""
+def kfold_work(demo_dir, tmp_path, request):
+    """A work folder as 00_demo_data leaves it with n_folds=3 (or the test's indirect parameter)."""
     comp = read_competition(demo_dir, check_images=False)
     genes = np.array([b.gene for b in comp.train])
-    table, _ = split_table([b.gene_stage for b in comp.train], genes, comp.targets(), 0.2, n_folds=3, seed=0)
+    n_folds = getattr(request, "param", 3)
+    table, _ = split_table([b.gene_stage for b in comp.train], genes, comp.targets(), 0.2, n_folds=n_folds, seed=0)
     table.to_csv(tmp_path / "split.csv", index=False)
     write_json(tmp_path / "data.json", {"data_dir": str(demo_dir)})
     return tmp_path, comp

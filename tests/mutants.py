@@ -778,6 +778,20 @@ MUTANTS = [
     ("utils/plots.py", 'matplotlib.use("Agg") if "ipykernel" not in sys.modules else None',
      'matplotlib.use("Agg") if "ipykernel" in sys.modules else None',
      "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),  # Jupyter shows no figure
+    # Whole-file sweeps (session 35):
+    ("utils/metrics.py", "bad = np.argwhere(~np.isfinite(y_prob))[0]", "bad = np.argwhere(~np.isfinite(y_prob))[-1]",
+     "test_metrics_thresholds.py::test_nan_predictions_are_refused_with_their_position"),  # the last bad one named
+    ("utils/metrics.py", '(f", label {bad[1]}" if len(bad) > 1 else "")', '(f", label {bad[1]}" if len(bad) >= 1 else "")',
+     "test_metrics_thresholds.py::test_a_single_label_column_with_a_bad_value_names_its_row"),  # IndexError on 1-D
+    ("utils/submission.py", "if (prob < 0).any() or (prob > 1).any():", "if (prob < 0).all() or (prob > 1).any():",
+     "test_submission.py::test_writers_refuse_values_outside_their_format"),  # one negative left to the validator
+    ("utils/submission.py", "test_ids = [b.gene_stage for b in read_competition(args.data, check_images=False).test]",
+     "test_ids = [b.gene_stage for b in read_competition(args.data, check_images=True).test]",
+     "test_submission.py::test_check_command_reads_the_csvs_alone"),  # decoding every image to check a CSV
+    ("utils/ensemble.py", "kfold = n_folds_of(work_dir) >= 2", "kfold = n_folds_of(work_dir) > 2",
+     "test_ensemble.py::test_a_kfold_member_is_every_training_bag_out_of_fold_and_the_test_bags"),  # 2 folds
+    ("utils/ensemble.py", "        if args.weights is not None:", "        if args.weights is None:",
+     "test_ensemble.py::test_the_command_writes_a_weighted_ensemble_and_refuses_wrong_weights"),  # runs read first
 ]
 
 

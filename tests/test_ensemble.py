@@ -93,6 +93,7 @@ def _finished(work, comp, source="bag+floor", objective="sample"):
     return p_oof, p_test
 
 
+@pytest.mark.parametrize("kfold_work", [2, 3], indirect=True)  # 2 folds are K folds too
 def test_a_kfold_member_is_every_training_bag_out_of_fold_and_the_test_bags(kfold_work):
     work, comp = kfold_work
     p_oof, p_test = _finished(work, comp)
@@ -156,3 +157,6 @@ def test_the_command_writes_a_weighted_ensemble_and_refuses_wrong_weights(kfold_
                               "--name", "bad"]) == 2
         assert words in capsys.readouterr().err
     assert not list(subs.glob("bad-*"))
+    # the weights are checked before any run is read: a wrong count is named, not the missing run
+    assert ensemble_main([str(work), str(tmp_path / "no_run"), "--weights", "1", "--submission-dir", str(subs)]) == 2
+    assert "1 weights for 2 runs" in capsys.readouterr().err

@@ -97,8 +97,16 @@ def test_truth_and_predictions_of_other_shapes_are_refused_naming_both():
 def test_nan_predictions_are_refused_with_their_position():
     y, p = _case()
     p[7, 3] = np.nan
+    p[9, 1] = np.inf  # the first one is named
     with pytest.raises(ValueError, match="row 7, label 3"):
         evaluate(y, p)
+
+
+def test_a_single_label_column_with_a_bad_value_names_its_row():
+    with pytest.raises(ValueError, match=r"truth must be 0 or 1; found 2 at row 2$"):
+        f1_macro(np.array([0, 1, 2, 1]), np.array([0, 1, 1, 1]))
+    assert f1_macro(np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0])) == pytest.approx(
+        f1_score([0, 1, 1, 0], [0, 1, 0, 0]))
 
 
 def test_tuned_thresholds_beat_half():

@@ -55,6 +55,7 @@ def test_predictions_of_the_wrong_shape_are_refused_naming_both_shapes(tmp_path,
     (write_auc, np.where(np.eye(3, 30), 1.2, 0.5), r"AUC probabilities must lie in \[0, 1\]"),
     (write_auc, np.full((3, 30), 1.2), r"AUC probabilities must lie in \[0, 1\]"),
     (write_auc, np.full((3, 30), -0.1), r"AUC probabilities must lie in \[0, 1\]"),
+    (write_auc, np.where(np.eye(3, 30), -0.1, 0.5), r"AUC probabilities must lie in \[0, 1\]"),
 ])
 def test_writers_refuse_values_outside_their_format(tmp_path, writer, values, message):
     with pytest.raises(SubmissionError, match=message):
@@ -232,6 +233,24 @@ def test_the_manifest_code_version_is_the_commit_marked_dirty_with_uncommitted_c
     assert code_version(tmp_path) == head and len(head) == 40
     (tmp_path / "kit.py").write_text("x = 2\n")
     assert code_version(tmp_path) == head + "+dirty"
+
+
+def test_check_command_reads_the_csvs_alone(demo_dir, tmp_path, capsys):
+    """Checking a file needs the test CSV's bags and order, not the images: decoding them all
+    takes minutes at the real size, and a folder of CSVs alone must do."""
+    import shutil
+
+    from utils.data import read_competition
+    from utils.submission import main
+
+    csvs = tmp_path / "csvs"
+    for part in ("train/train.csv", "test/test_without_label.csv"):
+        (csvs / part).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(demo_dir / part, csvs / part)
+    ids = [b.gene_stage for b in read_competition(demo_dir, check_images=False).test]
+    f1, _ = _kaggle_files(tmp_path, ids)
+    assert main(["check", str(f1), "--data", str(csvs)]) == 0
+    assert f"{f1}: a valid F1 submission, {len(ids)} rows in test order" in capsys.readouterr().out
 
 
 def test_check_command_names_a_missing_file_and_a_bad_competition_folder(demo_dir, tmp_path, capsys):
