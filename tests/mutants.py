@@ -792,6 +792,8 @@ MUTANTS = [
      "test_ensemble.py::test_a_kfold_member_is_every_training_bag_out_of_fold_and_the_test_bags"),  # 2 folds
     ("utils/ensemble.py", "        if args.weights is not None:", "        if args.weights is None:",
      "test_ensemble.py::test_the_command_writes_a_weighted_ensemble_and_refuses_wrong_weights"),  # runs read first
+    ("utils/runs.py", 'print(shown.to_string(index=False,', 'print(shown.to_string(index=True,',
+     "test_report.py::test_runs_table_lists_finished_kfold_failed_runs_and_survives_an_empty_folder"),  # 0, 1, ...
 ]
 
 

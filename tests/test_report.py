@@ -83,6 +83,8 @@ def test_runs_table_lists_finished_kfold_failed_runs_and_survives_an_empty_folde
     # a score only some runs have is shown, "-" where missing
     header = out.splitlines()[0].split()
     assert {"test_macro_f1", "floor_prior", "valid_macro_f1"} <= set(header) and " - " in out
+    # each row starts with its run's name, best first: no index column before it
+    assert [line.split()[0] for line in out.splitlines()[1:3]] == ["kfold", "single"]
     assert (tmp_path / "runs.csv").read_text().startswith("run,status,profile")
     # real data: no hidden test labels, so the floors out of fold, and said so
     real = _run(tmp_path, "real")
