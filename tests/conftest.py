@@ -24,6 +24,14 @@ def data_copy(demo_dir, tmp_path):
     return shutil.copytree(demo_dir, tmp_path / "copy")
 
 
+@pytest.fixture
+def train_images_only(demo_dir, tmp_path):
+    """The demo folder without its test images: enough for a command that samples training
+    images, which must not decode every image first (34,672 at the real size)."""
+    return shutil.copytree(demo_dir, tmp_path / "train_only", ignore=lambda d, names: (
+        names if Path(d) == Path(demo_dir) / "test/test" else []))
+
+
 def slice_by_genes(src, out, train_sizes=(5, 5, 4), test_sizes=(4, 3)) -> Path:
     """A competition folder of a few whole genes taken from a generated one, as a user slices
     the download: one gene with `n` bags (all its stages) per entry of train_sizes and

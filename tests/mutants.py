@@ -794,6 +794,17 @@ MUTANTS = [
      "test_ensemble.py::test_the_command_writes_a_weighted_ensemble_and_refuses_wrong_weights"),  # runs read first
     ("utils/runs.py", 'print(shown.to_string(index=False,', 'print(shown.to_string(index=True,',
      "test_report.py::test_runs_table_lists_finished_kfold_failed_runs_and_survives_an_empty_folder"),  # 0, 1, ...
+    # Whole-file sweeps (session 36):
+    ("utils/realism.py", "min(pixels, len(inside)), replace=False)", "min(pixels, len(inside)), replace=True)",
+     "test_realism.py::test_an_embryo_smaller_than_the_sample_gives_each_of_its_pixels_once"),  # pixels twice
+    ("utils/realism.py", "comp = read_competition(data_dir, check_images=False)",
+     "comp = read_competition(data_dir, check_images=True)",
+     "test_realism.py::test_the_command_line_names_what_is_not_realistic"),  # every image decoded for 300
+    ("utils/realism.py", 'print(table.to_string(index=False,', 'print(table.to_string(index=True,',
+     "test_realism.py::test_the_command_line_names_what_is_not_realistic"),  # 0, 1, ... before the names
+    ("utils/plots.py", "realism_sheet(read_competition(args.data, check_images=False)",
+     "realism_sheet(read_competition(args.data, check_images=True)",
+     "test_plots.py::test_python_dash_m_utils_plots_saves_the_realism_sheet"),  # every image decoded
 ]
 
 

@@ -60,17 +60,18 @@ def test_realism_sheet_puts_generated_tiles_beside_the_reference(demo_dir, tmp_p
     plt.close(fig)
 
 
-def test_python_dash_m_utils_plots_saves_the_realism_sheet(demo_dir, tmp_path, capsys):
+def test_python_dash_m_utils_plots_saves_the_realism_sheet(train_images_only, tmp_path, capsys):
+    """It decodes the training images it shows alone: a folder without its test images will do."""
     from utils.plots import main
 
     reference = tmp_path / "real.png"
     Image.fromarray(np.full((50, 80, 3), 7, dtype=np.uint8)).save(reference)
     out = tmp_path / "figures/realism.png"
-    assert main(["--data", str(demo_dir), "--reference", str(reference), "--out", str(out)]) == 0
+    assert main(["--data", str(train_images_only), "--reference", str(reference), "--out", str(out)]) == 0
     assert capsys.readouterr().out.strip() == str(out)
     with Image.open(out) as img:
         assert img.format == "PNG" and img.width > img.height
-    given = {"--data": str(demo_dir), "--reference": str(reference), "--out": str(out)}
+    given = {"--data": str(train_images_only), "--reference": str(reference), "--out": str(out)}
     for missing in given:  # each of the three is needed: argparse's usage, no traceback
         with pytest.raises(SystemExit) as stop:
             main([word for flag, value in given.items() if flag != missing for word in (flag, value)])

@@ -70,6 +70,13 @@ def test_each_statistic_on_a_two_coloured_embryo_is_what_its_definition_gives():
     assert n_windows / 2 <= n_tissue < n_windows and np.allclose(out["tissue_blueness"], -25)
 
 
+def test_an_embryo_smaller_than_the_sample_gives_each_of_its_pixels_once():
+    img, _ = _two_coloured_embryo()
+    inside = img[embryo_mask(img)].astype(np.float32)
+    out = image_statistics(img, np.random.default_rng(0), pixels=len(inside) + 1000)
+    assert np.array_equal(np.sort(out["lightness"]), np.sort(inside.mean(axis=1)))  # no pixel twice
+
+
 def test_the_high_frequency_share_is_the_power_above_a_quarter_of_nyquist():
     # Its definition with frequencies from np.fft.fftfreq, not the shifted grid's indices:
     # "above" a quarter of the Nyquist frequency (16 cycles a patch) is above radius 4.
@@ -131,12 +138,15 @@ def test_the_clean_style_is_not_realistic(demo_dir):
     assert (table.ks >= 0).all() and (table.ks <= 1).all()
 
 
-def test_the_command_line_names_what_is_not_realistic(demo_dir, capsys):
+def test_the_command_line_names_what_is_not_realistic(train_images_only, capsys):
+    """It decodes the images it samples alone: a folder without its test images will do."""
     from utils.realism import main
 
-    assert main([str(demo_dir), "--images", "40"]) == 1
-    out = capsys.readouterr().out
-    assert "not realistic:" in out and "share_of_frame" in out.splitlines()[-1]
+    assert main([str(train_images_only), "--images", "40"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert "not realistic:" in lines[-1] and "share_of_frame" in lines[-1]
+    rows = lines[1:-1]  # under the header, one row a statistic, its name first
+    assert [row.split()[0] for row in rows] == list(STATISTICS)
 
 
 @pytest.fixture(scope="module")
