@@ -805,6 +805,12 @@ MUTANTS = [
     ("utils/plots.py", "realism_sheet(read_competition(args.data, check_images=False)",
      "realism_sheet(read_competition(args.data, check_images=True)",
      "test_plots.py::test_python_dash_m_utils_plots_saves_the_realism_sheet"),  # every image decoded
+    ("utils/augment.py", "if min(r / s for r, s in zip(self.resize_hw, x.shape[-2:])) < 0.75:",
+     "if max(r / s for r, s in zip(self.resize_hw, x.shape[-2:])) < 0.75:",
+     "test_augment_engine.py::test_a_strong_downscale_along_either_axis_is_anti_aliased_in_training_and_evaluation"),  # aliased along one axis
+    ("utils/augment.py", "strong = min(r / s for r, s in zip(hw, x.shape[-2:])) < 0.75",
+     "strong = max(r / s for r, s in zip(hw, x.shape[-2:])) < 0.75",
+     "test_augment_engine.py::test_a_strong_downscale_along_either_axis_is_anti_aliased_in_training_and_evaluation"),
 ]
 
 

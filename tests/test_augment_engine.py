@@ -76,6 +76,18 @@ def test_augmentation_adds_gaussian_noise_of_its_std_before_normalising():
     assert not torch.allclose(added[0], added[1])
 
 
+@pytest.mark.parametrize("small_hw", [(32, 320), (128, 80)])
+def test_a_strong_downscale_along_either_axis_is_anti_aliased_in_training_and_evaluation(small_hw):
+    # White noise shrunk 4x along one axis: an anti-aliased bilinear resize averages 8 pixels
+    # with tent weights (1, 3, 5, 7, 7, 5, 3, 1) / 32, which keeps sqrt(168) / 32 = 0.41 of its
+    # standard deviation; sampling between two pixels without it keeps sqrt(0.5) = 0.71.
+    x = _batch(2)
+    for transform in (lambda hw: BatchAugment(**{**EXACT, "resize_hw": hw, "out_hw": hw}),
+                      lambda hw: EvalTransform(resize_hw=hw, out_hw=hw)):
+        kept = (transform(small_hw)(x).std() / transform((128, 320))(x).std()).item()
+        assert kept == pytest.approx(168 ** 0.5 / 32, abs=0.02), kept
+
+
 def test_augmentation_blurs_with_each_samples_own_sigma():
     from utils.augment import MEAN, STD, gaussian_blur
     x = _batch(3)
