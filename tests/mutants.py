@@ -811,6 +811,12 @@ MUTANTS = [
     ("utils/augment.py", "strong = min(r / s for r, s in zip(hw, x.shape[-2:])) < 0.75",
      "strong = max(r / s for r, s in zip(hw, x.shape[-2:])) < 0.75",
      "test_augment_engine.py::test_a_strong_downscale_along_either_axis_is_anti_aliased_in_training_and_evaluation"),
+    ("utils/realism.py", "for y in range(0, h - size + 1, size)", "for y in range(0, h - size, size)",
+     "test_realism.py::test_the_windows_inside_a_mask_reach_its_last_row_and_column"),  # the bottom row of windows dropped
+    ("utils/realism.py", "for x in range(0, w - size + 1, size)", "for x in range(0, w - size, size)", "test_realism.py::test_the_windows_inside_a_mask_reach_its_last_row_and_column"),
+    ("utils/loaders.py", "free, _total = torch.cuda.mem_get_info(device)", "_total, free = torch.cuda.mem_get_info(device)",
+     "test_data_path.py::test_the_cache_goes_on_the_gpu_when_it_takes_at_most_its_share_of_the_free_memory"),  # the card's total taken for its free memory
+    ("utils/loaders.py", "return nbytes <= share * free", "return nbytes < share * free", "test_data_path.py::test_the_cache_goes_on_the_gpu_when_it_takes_at_most_its_share_of_the_free_memory"),
 ]
 
 

@@ -94,6 +94,14 @@ def test_the_tensor_copy_of_the_cache_gives_the_same_batches_as_the_memory_map(t
         assert not torch.equal(x["x"], x["x_pair"])
 
 
+def test_the_cache_goes_on_the_gpu_when_it_takes_at_most_its_share_of_the_free_memory(monkeypatch):
+    from utils.loaders import fits_on_gpu
+
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (1000, 8000))  # (free, total)
+    assert fits_on_gpu(500, "cuda", share=0.5) and not fits_on_gpu(501, "cuda", share=0.5)
+    assert fits_on_gpu(1000, "cuda", share=1.0) and not fits_on_gpu(1, "cuda", share=0.0)
+
+
 def test_noise_windows_come_from_one_gather_equal_to_cutting_each_window():
     p = BatchAugment(out_hw=(12, 20)).params(5, torch.Generator().manual_seed(3))
     got = augment_module._noise(p, (12, 20), torch.device("cpu"), torch.float32)

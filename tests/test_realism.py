@@ -10,8 +10,9 @@ from scipy import stats
 
 from utils.facts import REAL_IMAGE_STATS
 from utils.synthetic import generate
-from utils.realism import (QUANTILES, STATISTICS, _high_frequency_share, compare, embryo_mask, folder_images,
-                           image_statistics, ks_to_quantiles, quantiles, reference_tiles, set_statistics)
+from utils.realism import (QUANTILES, STATISTICS, _high_frequency_share, _windows_inside, compare, embryo_mask,
+                           folder_images, image_statistics, ks_to_quantiles, quantiles, reference_tiles,
+                           set_statistics)
 
 SHEET = Path(__file__).resolve().parents[2] / "shared/reference/real_flyexpress_images.png"
 
@@ -68,6 +69,13 @@ def test_each_statistic_on_a_two_coloured_embryo_is_what_its_definition_gives():
     # the lightest half of the windows (grey 190.7 against 156.8) is the unstained tissue
     n_tissue, n_windows = len(out["tissue_blueness"]), len(out["local_contrast"])
     assert n_windows / 2 <= n_tissue < n_windows and np.allclose(out["tissue_blueness"], -25)
+
+
+def test_the_windows_inside_a_mask_reach_its_last_row_and_column():
+    mask = np.ones((16, 24), bool)
+    assert _windows_inside(mask, 8) == [(0, 0), (0, 8), (0, 16), (8, 0), (8, 8), (8, 16)]
+    mask[15, 3] = False  # one pixel outside: the window holding it goes
+    assert _windows_inside(mask, 8) == [(0, 0), (0, 8), (0, 16), (8, 8), (8, 16)]
 
 
 def test_an_embryo_smaller_than_the_sample_gives_each_of_its_pixels_once():

@@ -39,6 +39,13 @@ def _order(n: int, shuffle: bool, generator: torch.Generator | None) -> np.ndarr
     return torch.randperm(n, generator=generator).numpy() if shuffle else np.arange(n)
 
 
+def fits_on_gpu(nbytes: int, device, share: float = 0.5) -> bool:
+    """Whether `nbytes` take at most `share` of the GPU's free memory: free, not total, as
+    other processes and the run's own tensors hold the rest."""
+    free, _total = torch.cuda.mem_get_info(device)
+    return nbytes <= share * free
+
+
 def images_on(array: np.ndarray, device, keep: str = "auto", share: float = 0.5):
     """Where batches are gathered from. On the CPU: the memory-mapped cache itself. On a GPU:
     a copy of the whole cache in GPU memory (1.4 GB at the real size) when it takes at most
@@ -48,7 +55,7 @@ def images_on(array: np.ndarray, device, keep: str = "auto", share: float = 0.5)
     device = torch.device(device)
     if keep == "memmap" or (keep == "auto" and device.type != "cuda"):
         return array
-    fits = device.type != "cuda" or array.nbytes <= share * torch.cuda.mem_get_info(device)[0]
+    fits = device.type != "cuda" or fits_on_gpu(array.nbytes, device, share)
     out = torch.empty(array.shape, dtype=torch.uint8, device=device if fits else "cpu",
                       pin_memory=not fits)
     step = max(1, (64 << 20) // max(1, array[0].nbytes))  # 64 MB at a time: host memory stays flat
