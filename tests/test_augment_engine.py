@@ -88,6 +88,20 @@ def test_a_strong_downscale_along_either_axis_is_anti_aliased_in_training_and_ev
         assert kept == pytest.approx(168 ** 0.5 / 32, abs=0.02), kept
 
 
+def test_the_paper_style_loader_the_benchmarks_compare_against_makes_the_same_images():
+    # A flat grey frame: its centre stays grey under any crop and rotation, so what varies
+    # there is the added noise (0.03 in [0, 1] units), as in BatchAugment.
+    from PIL import Image
+
+    from utils.augment import MEAN, STD, paper_pil_transform
+    with torch.random.fork_rng():  # torchvision draws from the global generator
+        torch.manual_seed(0)
+        out = paper_pil_transform()(Image.fromarray(np.full((128, 320, 3), 128, np.uint8)))
+    assert out.shape == (1, 112, 336)
+    centre = out[0, 40:72, 120:216] * STD + MEAN
+    assert abs(centre.mean().item() - 128 / 255) < 0.002 and abs(centre.std().item() - 0.03) < 0.002
+
+
 def test_augmentation_blurs_with_each_samples_own_sigma():
     from utils.augment import MEAN, STD, gaussian_blur
     x = _batch(3)
