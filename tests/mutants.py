@@ -819,6 +819,12 @@ MUTANTS = [
     ("utils/loaders.py", "return nbytes <= share * free", "return nbytes < share * free", "test_data_path.py::test_the_cache_goes_on_the_gpu_when_it_takes_at_most_its_share_of_the_free_memory"),    ("utils/augment.py", "T.Lambda(lambda t: t + noise_std * torch.randn_like(t)),",
      "T.Lambda(lambda t: t + noise_std / torch.randn_like(t)),",
      "test_augment_engine.py::test_the_paper_style_loader_the_benchmarks_compare_against_makes_the_same_images"),
+    ("utils/pipeline.py", 'n_folds = run["folds"] if names[0].startswith(start) else',
+     'n_folds = run["folds"] if names[-1].startswith(start) else',
+     "test_pipeline_loop.py::test_a_forced_run_from_00_plans_the_folds_asked_not_the_old_splits"),  # the old split planned
+    ("utils/pipeline.py", "last = max((i for i, (n, _, _) in enumerate(todo) if stop and n.startswith(stop))",
+     "last = min((i for i, (n, _, _) in enumerate(todo) if stop and n.startswith(stop))",
+     "test_pipeline_loop.py::test_to_a_per_fold_notebook_runs_it_for_every_fold"),  # --to 03 stops after fold 0
 ]
 
 

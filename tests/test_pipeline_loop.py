@@ -251,6 +251,25 @@ def test_force_goes_on_past_a_stale_artifact_and_a_changed_parameter_saying_so(n
     assert forced[1].startswith("--force: split.csv changed after 00_demo_data wrote it")
 
 
+def test_to_a_per_fold_notebook_runs_it_for_every_fold(notebooks, tmp_path):
+    calls, setup = notebooks
+    setup["folds_written"] = 3
+    assert main(["--work", str(tmp_path / "w"), "--folds", "3", "--to", "03"]) == 0
+    assert [(name, fold) for name, fold, _ in calls][-3:] == [("03_cnn_tempering", k) for k in range(3)]
+
+
+def test_a_forced_run_from_00_plans_the_folds_asked_not_the_old_splits(notebooks, tmp_path, capsys):
+    # 00 writes a new split.csv: the one an earlier 3-fold run left says nothing of this run.
+    calls, setup = notebooks
+    work = tmp_path / "w"
+    setup["folds_written"] = 3
+    assert main(["--work", str(work), "--folds", "3"]) == 0
+    capsys.readouterr()
+    assert main(["--work", str(work), "--folds", "2", "--force", "--dry-run"]) == 0
+    planned = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.startswith("  03")]
+    assert planned == ["03_cnn_tempering-fold0", "03_cnn_tempering-fold1"]
+
+
 def test_a_dry_run_from_03_before_00_ever_ran_plans_the_folds_asked(tmp_path, capsys):
     assert main(["--work", str(tmp_path / "w"), "--folds", "3", "--from", "03", "--dry-run"]) == 0
     planned = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.startswith("  0")]
