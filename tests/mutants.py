@@ -825,6 +825,8 @@ MUTANTS = [
     ("utils/pipeline.py", "last = max((i for i, (n, _, _) in enumerate(todo) if stop and n.startswith(stop))",
      "last = min((i for i, (n, _, _) in enumerate(todo) if stop and n.startswith(stop))",
      "test_pipeline_loop.py::test_to_a_per_fold_notebook_runs_it_for_every_fold"),  # --to 03 stops after fold 0
+    ("utils/synthetic.py", "y = (-np.sin(angle) * dx + np.cos(angle) * dy)", "y = (-np.sin(angle) / dx + np.cos(angle) * dy)",
+     "test_synthetic.py::test_embryos_tilt_a_few_degrees_either_way"),  # the tilt lost (a shear left)
 ]
 
 

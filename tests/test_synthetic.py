@@ -162,6 +162,20 @@ def test_an_unknown_style_is_refused_with_the_styles_there_are():
 
 
 @pytest.mark.parametrize("style", STYLES)
+def test_embryos_tilt_a_few_degrees_either_way(style):
+    """The renderer tilts each embryo by an angle drawn from N(0, 2 degrees): the long axis of
+    the embryo's mask (its second moments) spreads by that much, both ways."""
+    from utils.realism import embryo_mask
+
+    renderer, tilts = Renderer(0, style), []
+    for k in range(24):
+        rows, cols = np.nonzero(embryo_mask(renderer.render(4, (), "lateral", np.random.default_rng(k))))
+        dx, dy = cols - cols.mean(), rows - rows.mean()
+        tilts.append(np.degrees(0.5 * np.arctan2(2 * (dx * dy).mean(), (dx * dx).mean() - (dy * dy).mean())))
+    assert 1.2 < np.std(tilts) < 3.0 and min(tilts) < -1 and max(tilts) > 1, np.round(tilts, 2)
+
+
+@pytest.mark.parametrize("style", STYLES)
 def test_each_labels_stain_lies_in_its_region(style):
     """A single-blob label, drawn alone on the same embryos, darkens the image at its region
     of `_REGIONS` (lateral coordinates, anterior left), not at the mirror image of it."""
