@@ -805,27 +805,35 @@ MUTANTS = [
     ("utils/plots.py", "realism_sheet(read_competition(args.data, check_images=False)",
      "realism_sheet(read_competition(args.data, check_images=True)",
      "test_plots.py::test_python_dash_m_utils_plots_saves_the_realism_sheet"),  # every image decoded
+    # aliased along one axis, in training and in evaluation:
     ("utils/augment.py", "if min(r / s for r, s in zip(self.resize_hw, x.shape[-2:])) < 0.75:",
      "if max(r / s for r, s in zip(self.resize_hw, x.shape[-2:])) < 0.75:",
-     "test_augment_engine.py::test_a_strong_downscale_along_either_axis_is_anti_aliased_in_training_and_evaluation"),  # aliased along one axis
+     "test_augment_engine.py::test_a_strong_downscale_along_either_axis_is_anti_aliased_in_training_and_evaluation"),
     ("utils/augment.py", "strong = min(r / s for r, s in zip(hw, x.shape[-2:])) < 0.75",
      "strong = max(r / s for r, s in zip(hw, x.shape[-2:])) < 0.75",
      "test_augment_engine.py::test_a_strong_downscale_along_either_axis_is_anti_aliased_in_training_and_evaluation"),
+    # the bottom row, the right column of windows dropped:
     ("utils/realism.py", "for y in range(0, h - size + 1, size)", "for y in range(0, h - size, size)",
-     "test_realism.py::test_the_windows_inside_a_mask_reach_its_last_row_and_column"),  # the bottom row of windows dropped
-    ("utils/realism.py", "for x in range(0, w - size + 1, size)", "for x in range(0, w - size, size)", "test_realism.py::test_the_windows_inside_a_mask_reach_its_last_row_and_column"),
-    ("utils/loaders.py", "free, _total = torch.cuda.mem_get_info(device)", "_total, free = torch.cuda.mem_get_info(device)",
-     "test_data_path.py::test_the_cache_goes_on_the_gpu_when_it_takes_at_most_its_share_of_the_free_memory"),  # the card's total taken for its free memory
-    ("utils/loaders.py", "return nbytes <= share * free", "return nbytes < share * free", "test_data_path.py::test_the_cache_goes_on_the_gpu_when_it_takes_at_most_its_share_of_the_free_memory"),    ("utils/augment.py", "T.Lambda(lambda t: t + noise_std * torch.randn_like(t)),",
+     "test_realism.py::test_the_windows_inside_a_mask_reach_its_last_row_and_column"),
+    ("utils/realism.py", "for x in range(0, w - size + 1, size)", "for x in range(0, w - size, size)",
+     "test_realism.py::test_the_windows_inside_a_mask_reach_its_last_row_and_column"),
+    # the card's total memory taken for its free memory; < for <=:
+    ("utils/loaders.py", "free, _total = torch.cuda.mem_get_info(device)",
+     "_total, free = torch.cuda.mem_get_info(device)",
+     "test_data_path.py::test_the_cache_goes_on_the_gpu_when_it_takes_at_most_its_share_of_the_free_memory"),
+    ("utils/loaders.py", "return nbytes <= share * free", "return nbytes < share * free",
+     "test_data_path.py::test_the_cache_goes_on_the_gpu_when_it_takes_at_most_its_share_of_the_free_memory"),
+    ("utils/augment.py", "T.Lambda(lambda t: t + noise_std * torch.randn_like(t)),",
      "T.Lambda(lambda t: t + noise_std / torch.randn_like(t)),",
      "test_augment_engine.py::test_the_paper_style_loader_the_benchmarks_compare_against_makes_the_same_images"),
     ("utils/pipeline.py", 'n_folds = run["folds"] if names[0].startswith(start) else',
      'n_folds = run["folds"] if names[-1].startswith(start) else',
-     "test_pipeline_loop.py::test_a_forced_run_from_00_plans_the_folds_asked_not_the_old_splits"),  # the old split planned
+     "test_pipeline_loop.py::test_a_forced_run_from_00_plans_the_folds_asked_not_the_old_splits"),  # the old split
     ("utils/pipeline.py", "last = max((i for i, (n, _, _) in enumerate(todo) if stop and n.startswith(stop))",
      "last = min((i for i, (n, _, _) in enumerate(todo) if stop and n.startswith(stop))",
      "test_pipeline_loop.py::test_to_a_per_fold_notebook_runs_it_for_every_fold"),  # --to 03 stops after fold 0
-    ("utils/synthetic.py", "y = (-np.sin(angle) * dx + np.cos(angle) * dy)", "y = (-np.sin(angle) / dx + np.cos(angle) * dy)",
+    ("utils/synthetic.py", "y = (-np.sin(angle) * dx + np.cos(angle) * dy)",
+     "y = (-np.sin(angle) / dx + np.cos(angle) * dy)",
      "test_synthetic.py::test_embryos_tilt_a_few_degrees_either_way"),  # the tilt lost (a shear left)
 ]
 
