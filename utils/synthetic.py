@@ -276,6 +276,16 @@ _BEIGE = np.array([238, 231, 212], dtype=np.float32)
 _LAVENDER = np.array([214, 210, 238], dtype=np.float32)
 
 
+def embryo_frame(xx, yy, angle: float, scale: float, cx: float, cy: float):
+    """Embryo coordinates (x, y) of pixels (xx, yy): the embryo centred at (cx, cy), its long
+    axis turned by `angle` radians, x from -1 to 1 along it and y from -1 to 1 across it at
+    `scale` 1. A rotation, then a stretch along each axis: the embryo tilts, it never shears."""
+    dx, dy = xx - cx, yy - cy
+    x = (np.cos(angle) * dx + np.sin(angle) * dy) / (scale * W / 2)
+    y = (-np.sin(angle) * dx + np.cos(angle) * dy) / (scale * H / 2)
+    return x, y
+
+
 class Renderer:
     """Draws 128x320 RGB embryos; holds precomputed texture fields so each image is cheap.
 
@@ -321,9 +331,7 @@ class Renderer:
         if real:  # real embryos fill the frame, whatever the view, with less spread
             scale = scale + 0.005
         cx, cy = W / 2 + rng.normal(0, 3), H / 2 + rng.normal(0, 2)
-        dx, dy = self.xx - cx, self.yy - cy
-        x = (np.cos(angle) * dx + np.sin(angle) * dy) / (scale * W / 2)
-        y = (-np.sin(angle) * dx + np.cos(angle) * dy) / (scale * H / 2)
+        x, y = embryo_frame(self.xx, self.yy, angle, scale, cx, cy)
         if view != "lateral":
             y = y * (1.03 if real else 1.1)
         p = float(rng.uniform(2.4, 3.2))
