@@ -835,6 +835,16 @@ MUTANTS = [
     ("utils/synthetic.py", "y = (-np.sin(angle) * dx + np.cos(angle) * dy)",
      "y = (-np.sin(angle) / dx + np.cos(angle) * dy)",
      "test_synthetic.py::test_embryos_tilt_a_few_degrees_either_way"),  # the tilt lost (a shear left)
+    ("utils/synthetic.py", "ks = np.arange(max(hist) + 1)", "ks = np.arange(max(hist))",
+     "test_synthetic.py::test_labels_per_bag_tilt_the_real_histogram_to_each_stages_mean"),  # no 9-label bag
+    ("utils/synthetic.py", 'if view != "lateral":\n            y = y *', 'if view == "lateral":\n            y = y *',
+     "test_synthetic.py::test_an_embryo_seen_from_above_or_below_is_narrower_across_than_from_the_side"),
+    ("utils/synthetic.py", "if stage >= 5:  # segmented outline", "if stage > 5:  # segmented outline",
+     "test_synthetic.py::test_the_germ_bands_segmented_outline_shows_from_stage_5_on"),
+    ("utils/synthetic.py", "r = r + 0.02 * np.sin((x + 1)", "r = r + 0.02 / np.sin((x + 1)",
+     "test_synthetic.py::test_the_germ_bands_segmented_outline_shows_from_stage_5_on"),
+    ("utils/synthetic.py", "x = (np.cos(angle) * dx + np.sin(angle) * dy)", "x = (np.cos(angle) * dx - np.sin(angle) * dy)",
+     "test_synthetic.py::test_the_embryo_frame_turns_and_stretches_without_shearing"),  # a shear, tilted alike
 ]
 
 

@@ -8,8 +8,9 @@ import pytest
 from utils import facts
 from utils.data import read_competition
 from utils.labels import STAGES
-from utils.synthetic import (H, STYLES, W, _REGIONS, Renderer, _log_lift, _stratified_uniforms, generate,
-                             hidden_test_targets, main, make_bags, sample_label_sets)
+from utils.synthetic import (H, STYLES, W, _REGIONS, Renderer, _log_lift, _stratified_uniforms, embryo_frame,
+                             generate, hidden_test_targets, labels_per_bag_distribution, main, make_bags,
+                             sample_label_sets)
 
 
 def _digest(folder):
@@ -156,9 +157,38 @@ def test_a_small_set_gets_each_stages_label_counts_within_one():
         assert (counts[target == 0] == 0).all()  # a label the stage never carries
 
 
+def test_labels_per_bag_tilt_the_real_histogram_to_each_stages_mean():
+    """P(k labels | stage) is the real histogram times exp(theta k): every count from 1 to the
+    real maximum (or to the labels the stage has) keeps a share, log(P / real) is linear in k,
+    and the mean is the sum of the stage's label rates."""
+    real = facts.LABELS_PER_BAG_HISTOGRAM
+    for s_i, stage in enumerate(STAGES):
+        rates = np.array([r[s_i] for r in facts.POSITIVE_RATE_BY_STAGE])
+        p = labels_per_bag_distribution(stage)
+        top = min(max(real), int((rates > 0).sum()))
+        ks = np.arange(1, top + 1)
+        assert len(p) == max(real) + 1 and p[0] == 0 and (p[top + 1:] == 0).all(), (stage, p)
+        assert (p[ks] > 0).all() and p.sum() == pytest.approx(1)
+        assert (np.arange(len(p)) * p).sum() == pytest.approx(rates.sum(), abs=1e-6)
+        log_ratio = np.log(p[ks] / np.array([real[k] for k in ks]))
+        assert np.diff(log_ratio, 2) == pytest.approx(0, abs=1e-9), stage
+
+
 def test_an_unknown_style_is_refused_with_the_styles_there_are():
     with pytest.raises(ValueError, match=rf"style 'Real' unknown; choose from {re.escape(str(STYLES))}"):
         Renderer(0, "Real")
+
+
+def test_the_embryo_frame_turns_and_stretches_without_shearing():
+    """Points placed by hand: a step t from the centre along the turned long axis lands at
+    x = t / (scale W/2), y = 0, and a step u square to it at x = 0, y = u / (scale H/2)."""
+    angle, scale, cx, cy = 0.4, 0.9, 150.0, 70.0
+    along, across = np.array([np.cos(angle), np.sin(angle)]), np.array([-np.sin(angle), np.cos(angle)])
+    t, u = np.array([-120.0, 37.0, 100.0]), np.array([-50.0, 20.0])
+    x, y = embryo_frame(cx + t * along[0], cy + t * along[1], angle, scale, cx, cy)
+    assert x == pytest.approx(t / (scale * W / 2)) and y == pytest.approx(0, abs=1e-12)
+    x, y = embryo_frame(cx + u * across[0], cy + u * across[1], angle, scale, cx, cy)
+    assert x == pytest.approx(0, abs=1e-12) and y == pytest.approx(u / (scale * H / 2))
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -173,6 +203,43 @@ def test_embryos_tilt_a_few_degrees_either_way(style):
         dx, dy = cols - cols.mean(), rows - rows.mean()
         tilts.append(np.degrees(0.5 * np.arctan2(2 * (dx * dy).mean(), (dx * dx).mean() - (dy * dy).mean())))
     assert 1.2 < np.std(tilts) < 3.0 and min(tilts) < -1 and max(tilts) > 1, np.round(tilts, 2)
+
+
+@pytest.mark.parametrize("style, squeeze", [("clean", 1.1), ("real", 1.03)])
+def test_an_embryo_seen_from_above_or_below_is_narrower_across_than_from_the_side(style, squeeze):
+    """Dorsal and ventral views squeeze the embryo across (y) by the renderer's factor and keep
+    its length: drawn with the same random draws, the mask's spread of rows shrinks by it."""
+    from utils.realism import embryo_mask
+
+    renderer = Renderer(0, style)
+    for k in range(6):
+        spread = {}
+        for view in ("lateral", "dorsal", "ventral"):
+            rows, cols = np.nonzero(embryo_mask(renderer.render(4, (), view, np.random.default_rng(k))))
+            spread[view] = rows.std(), cols.std()
+        for view in ("dorsal", "ventral"):
+            across, along = np.divide(spread[view], spread["lateral"])
+            # + 0.01: an embryo that touches the frame's top and bottom loses some of its lateral spread
+            assert 1 / squeeze - 0.003 < across < 1 / squeeze + 0.01 and abs(along - 1) < 0.01, (k, view, across, along)
+
+
+def test_the_germ_bands_segmented_outline_shows_from_stage_5_on():
+    """From stage 5 (stages 11-12) the outline ripples where the germ band lies: drawn with the
+    same random draws, stages 2-4 give the same image, and so do 5 and 6; the stage-5 mask
+    differs from the stage-4 one in a few pixels, each within 2 pixels of its outline."""
+    from scipy.ndimage import binary_dilation, binary_erosion
+
+    from utils.realism import embryo_mask
+
+    renderer = Renderer(0, "clean")
+    for k in range(3):
+        image = {stage: renderer.render(stage, (), "lateral", np.random.default_rng(k)) for stage in STAGES}
+        assert np.array_equal(image[2], image[3]) and np.array_equal(image[2], image[4])
+        assert np.array_equal(image[5], image[6])
+        before, after = embryo_mask(image[4]), embryo_mask(image[5])
+        outline = binary_dilation(before, iterations=2) & ~binary_erosion(before, iterations=2)
+        changed = before ^ after
+        assert 50 < changed.sum() < 0.02 * before.sum() and not (changed & ~outline).any(), (k, changed.sum())
 
 
 @pytest.mark.parametrize("style", STYLES)
