@@ -845,6 +845,12 @@ MUTANTS = [
      "test_synthetic.py::test_the_germ_bands_segmented_outline_shows_from_stage_5_on"),
     ("utils/synthetic.py", "x = (np.cos(angle) * dx + np.sin(angle) * dy)", "x = (np.cos(angle) * dx - np.sin(angle) * dy)",
      "test_synthetic.py::test_the_embryo_frame_turns_and_stretches_without_shearing"),  # a shear, tilted alike
+    ("utils/synthetic.py", "relief = self._folds(x, y, stage, rng) + self._granules(",
+     "relief = self._folds(x, y, stage, rng) - self._granules(",
+     "test_synthetic.py::test_folds_and_granules_darken_the_tissue"),  # granules that lighten
+    ("utils/synthetic.py", "base = (tissue[None, None, :] + (cells + blotch - relief)",
+     "base = (tissue[None, None, :] - (cells + blotch - relief)",
+     "test_synthetic.py::test_folds_and_granules_darken_the_tissue"),  # folds and granules that lighten
 ]
 
 

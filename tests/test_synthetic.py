@@ -363,6 +363,27 @@ def test_yolk_granules_centre_on_the_frame_with_their_drawn_spread():
     assert np.mean(centre, axis=0) == pytest.approx([W / 2 - 0.5, H / 2 - 0.5], abs=2)
 
 
+@pytest.mark.parametrize("relief", ["_folds", "_granules"])
+def test_folds_and_granules_darken_the_tissue(relief, monkeypatch):
+    """A fold or a granule field of 40 grey levels over a patch of the embryo, drawn with the
+    same random draws as none at all, darkens that patch in every channel by 40 grey levels
+    times the shading (near 1 mid-embryo; 38 to 40 measured), never lightens it."""
+    patch = (slice(50, 78), slice(120, 200))
+    field = np.zeros((H, W), dtype=np.float32)
+    field[patch] = 40.0
+    for name in ("_folds", "_granules"):
+        monkeypatch.setattr(Renderer, name, lambda self, *args: np.zeros((H, W), dtype=np.float32))
+    renderer = Renderer(0, "real")
+    for k in range(4):
+        plain = renderer.render(4, (), "lateral", np.random.default_rng(k)).astype(float)
+        monkeypatch.setattr(Renderer, relief, lambda self, *args: field)
+        darker = renderer.render(4, (), "lateral", np.random.default_rng(k)).astype(float)
+        monkeypatch.setattr(Renderer, relief, lambda self, *args: np.zeros((H, W), dtype=np.float32))
+        inner = (slice(54, 74), slice(124, 196))  # clear of the blur at the patch's edges
+        change = (darker - plain)[inner].mean(axis=(0, 1))
+        assert (-44 < change).all() and (change < -30).all(), (k, change)
+
+
 def test_hidden_test_targets_are_the_generated_labels_in_the_order_asked(tmp_path):
     folder = generate(tmp_path / "d", n_bags=20, seed=5, workers=1)
     test = [b for b in make_bags(20, seed=5) if b.split == "test"][::-1]  # not the file's order
