@@ -851,6 +851,17 @@ MUTANTS = [
     ("utils/synthetic.py", "base = (tissue[None, None, :] + (cells + blotch - relief)",
      "base = (tissue[None, None, :] - (cells + blotch - relief)",
      "test_synthetic.py::test_folds_and_granules_darken_the_tissue"),  # folds and granules that lighten
+    ("utils/synthetic.py", 'if kind == "blob":\n', 'if kind != "blob":\n',
+     "test_synthetic.py::test_each_kind_of_region_has_its_shape"),  # blobs flat-topped, bands Gaussian
+    ("utils/synthetic.py", "np.exp(-(((x - x0) / hw) ** 2)) * np.exp(-(((y - y0) / hh) ** 4))",
+     "np.exp(-(((x - x0) / hw) ** 2)) / np.exp(-(((y - y0) / hh) ** 4))",
+     "test_synthetic.py::test_each_kind_of_region_has_its_shape"),  # a cap that grows away from its centre
+    ("utils/synthetic.py", "density = density * (0.35 + 0.65 *", "density = density * (0.35 - 0.65 *",
+     "test_synthetic.py::test_each_kind_of_region_has_its_shape"),  # stripes gone negative between crests
+    ("utils/synthetic.py", "density = 0.9 + 0.1 * self._texture(", "density = 0.9 + 0.1 / self._texture(",
+     "test_synthetic.py::test_each_kind_of_region_has_its_shape"),  # a global stain with spikes
+    ("utils/synthetic.py", "y0, hh = 0.0, hh * 1.6", "y0, hh = 0.0, hh / 1.6",
+     "test_synthetic.py::test_a_sided_region_seen_from_its_side_is_centred_across_and_wider"),
 ]
 
 

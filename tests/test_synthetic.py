@@ -294,6 +294,65 @@ def test_a_striped_labels_stain_repeats_along_the_embryo_and_a_blobs_does_not(st
             assert (share > 0.15) if kind == "stripes" else (share < 0.08), (style, label, share)
 
 
+def _shown_stain(renderer, label, view, rng):
+    """One image's stain of `label` alone, drawn again until the image shows it."""
+    x, y, r = _embryo_coordinates(renderer)
+    while not (stain := renderer._label_stain(label, 4, view, x, y, r, rng)).any():
+        pass
+    return stain
+
+
+def _flat_top(line) -> float:
+    """Width above 0.9 of the peak over width above 0.1: 0.214 for exp(-u^2), 0.462 for exp(-u^4)."""
+    return (line >= 0.9 * line.max()).sum() / (line >= 0.1 * line.max()).sum()
+
+
+def test_each_kind_of_region_has_its_shape():
+    """A blob peaks at its centre and falls off as a Gaussian both ways; a band is flat-topped
+    along the embryo (exp(-u^4)) and Gaussian across; a cap is Gaussian along and flat-topped
+    across; stripes fall to 0.35 of a crest between crests; a global stain stays within
+    0.9 +- 0.1 times a coarse texture everywhere. Each label alone, lateral view, 6 images."""
+    renderer = Renderer(0, "clean")
+    x, y, _ = _embryo_coordinates(renderer)
+    rng = np.random.default_rng(7)
+    for label, regions in _REGIONS.items():
+        if len(regions) > 1:
+            continue
+        kind, x0, y0 = regions[0][:3]
+        for _ in range(6):
+            stain = _shown_stain(renderer, label, "lateral", rng)
+            row, col = np.unravel_index(np.argmax(stain), stain.shape)
+            if kind in ("blob", "band", "cap"):
+                assert abs(x[row, col] - x0) < 0.2 and abs(y[row, col] - y0) < 0.2, (label, x[row, col], y[row, col])
+                if kind != "cap":  # a cap's profile along the embryo is cut by the frame's edge
+                    assert (_flat_top(stain[row]) > 0.4) == (kind == "band"), (label, _flat_top(stain[row]))
+                assert (_flat_top(stain[:, col]) > 0.4) == (kind == "cap"), (label, _flat_top(stain[:, col]))
+            elif kind == "stripes":  # a period is 0.11 to 0.15 of the half-length: at most 24 pixels
+                around = stain[row, max(col - 13, 0):col + 14]
+                assert around.min() / around.max() == pytest.approx(0.35, abs=0.02), label
+            elif kind == "global":
+                assert 0.4 < (stain / np.median(stain)).min() and (stain / np.median(stain)).max() < 1.6, label
+
+
+@pytest.mark.parametrize("label, view", [(24, "dorsal"), (23, "ventral")])
+def test_a_sided_region_seen_from_its_side_is_centred_across_and_wider(label, view):
+    """Seen from above (or below), a dorsal (or ventral) blob moves to the middle across the
+    embryo and widens 1.6 times: drawn with the same random draws as in the lateral view, the
+    stain's profile across centres on y = 0 and its spread grows 1.6 times; along, nothing moves."""
+    renderer = Renderer(0, "clean")
+    rows, cols = np.arange(H) - (H - 1) / 2, np.arange(W) - (W - 1) / 2
+    for k in range(5):
+        spread = {}
+        for v in ("lateral", view):
+            stain = _shown_stain(renderer, label, v, np.random.default_rng(k))
+            across, along = stain.sum(1) / stain.sum(), stain.sum(0) / stain.sum()
+            centre = (across * rows).sum()
+            spread[v] = np.sqrt((across * (rows - centre) ** 2).sum()), (along * cols).sum(), centre
+        assert abs(spread[view][2]) < 0.1 * H / 2 < abs(spread["lateral"][2]), (k, spread)
+        assert spread[view][0] / spread["lateral"][0] == pytest.approx(1.6, abs=0.05), (k, spread)
+        assert spread[view][1] == pytest.approx(spread["lateral"][1], abs=0.5), (k, spread)
+
+
 @pytest.mark.parametrize("style, facing, hidden", [("clean", 0.8, 0.2), ("real", 0.6, 0.15)])
 def test_a_labels_stain_shows_in_the_share_of_images_its_style_says(style, facing, hidden):
     """The real style shows a label's stain in fewer of a bag's images (the Renderer's
