@@ -862,6 +862,8 @@ MUTANTS = [
      "test_synthetic.py::test_each_kind_of_region_has_its_shape"),  # a global stain with spikes
     ("utils/synthetic.py", "y0, hh = 0.0, hh * 1.6", "y0, hh = 0.0, hh / 1.6",
      "test_synthetic.py::test_a_sided_region_seen_from_its_side_is_centred_across_and_wider"),
+    ("utils/synthetic.py", 'parser.add_argument("--out", required=True)', 'parser.add_argument("--out", required=False)',
+     "test_synthetic.py::test_the_command_line_writes_what_generate_writes_for_the_same_arguments"),  # a traceback
 ]
 
 

@@ -47,6 +47,9 @@ def test_the_command_line_writes_what_generate_writes_for_the_same_arguments(tmp
     assert capsys.readouterr().err == f"error: {tmp_path / 'cli'} exists; pass overwrite=True (--overwrite) to replace it\n"
     assert main(["--out", str(tmp_path / "cli"), "--bags", "12", "--overwrite"]) == 0
     assert _digest(tmp_path / "cli") == _digest(generate(tmp_path / "default", n_bags=12))
+    with pytest.raises(SystemExit) as usage:  # no folder named: a usage error, not a traceback
+        main(["--bags", "12"])
+    assert usage.value.code == 2 and "the following arguments are required: --out" in capsys.readouterr().err
 
 
 def _tv(hist_a: dict, hist_b: dict) -> float:
