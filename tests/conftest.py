@@ -101,6 +101,17 @@ def check_blend_and_thresholds(work, y, mask, p_model, p_floor, held_out: str) -
     return weight
 
 
+def check_plain_tables(folder) -> list[str]:
+    """Every CSV file under `folder` is a plain table, a name for each column: no pandas index
+    written as an unnamed first column (what `to_csv(index=True)` does). Their relative paths."""
+    tables = sorted(Path(folder).rglob("*.csv"))
+    for path in tables:
+        with open(path, newline="") as f:
+            header = next(csv.reader(f))
+        assert all(name.strip() for name in header), f"{path}: a column without a name in {header}"
+    return [p.relative_to(folder).as_posix() for p in tables]
+
+
 def printed_by(executed_notebook) -> str:
     """What an executed notebook printed: its cells' standard output, in order."""
     import nbformat

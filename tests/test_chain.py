@@ -1,5 +1,6 @@
 """The notebook chain end to end with papermill on the demo profile (slow: a few minutes each)."""
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import check_blend_and_thresholds, check_explained_bags
+from conftest import check_blend_and_thresholds, check_explained_bags, check_plain_tables
 
 from utils import ensemble
 from utils.blend import floor_for_run
@@ -64,6 +65,12 @@ def test_chain_writes_validated_submissions_and_learns(demo_run):
     assert Path(result["f1"]).exists() and Path(result["auc"]).exists()
     manifest = read_json(result["manifest"])
     assert manifest["profile"] == "demo" and manifest["data"]["fingerprint"]
+    # Under submissions/<profile>-seed<N>-<time>/, as the README says ("x" added on a clash).
+    assert re.fullmatch(r"demo-seed0-\d{8}-\d{6}x*", Path(result["f1"]).parent.name), result["f1"]
+    # The tables the chain writes name every column (00's split, 04's index, 03's and 05's histories).
+    tables = check_plain_tables(root)
+    assert {"a/split.csv", "a/fold0/features/index.csv", "a/fold0/cnn/history.csv",
+            "a/fold0/bag/history.csv"} <= set(tables), tables
     for name in ["00_demo_data", "03_cnn_tempering-fold0", "07_submission"]:
         assert (work / "executed" / f"{name}.ipynb").exists()
     comp, _, _ = load_run(work)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import check_blend_and_thresholds, check_explained_bags, printed_by
+from conftest import check_blend_and_thresholds, check_explained_bags, check_plain_tables, printed_by
 
 from utils.blend import floor_for_run
 from utils.cache import build_cache
@@ -56,6 +56,7 @@ def test_the_notebooks_run_in_order_with_their_own_defaults(tmp_path):
     written = read_json(work / "submission.json")  # paths as 07 saw them, from the notebooks folder
     f1, auc = ((notebooks / written[kind]).resolve() for kind in ("f1", "auc"))
     assert f1.parent.parent == (tmp_path / "submissions").resolve()  # "../submissions"
+    assert "runs/interactive/warmup/history.csv" in check_plain_tables(tmp_path)  # each table names every column
     ids = [b.gene_stage for b in comp.test]
     validate_f1(f1, ids)
     validate_auc(auc, ids)
@@ -111,3 +112,4 @@ def test_fig2_trains_no_weights_weights_and_tempering_as_three_runs(tmp_path):
     assert list(runs["weights"].weight_strength) == [1, 1, 1]
     assert list(runs["weights + tempering"].weight_strength.round(6)) == [1, 0.5, 0]  # cosine, half period 2
     assert (work / "figures/cnn_weighting_comparison.png").exists()
+    assert "cnn_compare/history.csv" in check_plain_tables(work)  # no index column either
