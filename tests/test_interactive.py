@@ -6,6 +6,7 @@ the chain tests never see the defaults that an interactive user runs: the work f
 notebook finds the one before in, building the demo data when there is none, the single split.
 Only the schedules are cut here, as a user in a hurry would."""
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -56,7 +57,10 @@ def test_the_notebooks_run_in_order_with_their_own_defaults(tmp_path):
     written = read_json(work / "submission.json")  # paths as 07 saw them, from the notebooks folder
     f1, auc = ((notebooks / written[kind]).resolve() for kind in ("f1", "auc"))
     assert f1.parent.parent == (tmp_path / "submissions").resolve()  # "../submissions"
-    assert "runs/interactive/warmup/history.csv" in check_plain_tables(tmp_path)  # each table names every column
+    assert re.fullmatch(r"demo-seed0-\d{8}-\d{6}x*", f1.parent.name), f1  # 07's default name (README)
+    tables = check_plain_tables(tmp_path)  # each table names every column: no index written
+    assert {f"runs/interactive/{name}" for name in ("split.csv", "features/index.csv", "warmup/history.csv",
+                                                    "cnn/history.csv", "bag/history.csv")} <= set(tables), tables
     ids = [b.gene_stage for b in comp.test]
     validate_f1(f1, ids)
     validate_auc(auc, ids)
