@@ -865,7 +865,7 @@ MUTANTS = [
     ("utils/synthetic.py", 'parser.add_argument("--out", required=True)', 'parser.add_argument("--out", required=False)',
      "test_synthetic.py::test_the_command_line_writes_what_generate_writes_for_the_same_arguments"),  # a traceback
     # Session 38, notebook swaps read: 07's default folder name, and tables written with an index column
-    # (the demo chain's checks see them too, in K-fold mode; stepping through is 5 times faster).
+    # (the demo chain's checks see them too, in K-fold mode; stepping through fails in about 67 s, the demo chain in 300).
     ("notebooks/07_submission.ipynb", "name = run_name or f", "name = run_name and f",
      "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),  # submissions/-<time>/
     ("notebooks/00_demo_data.ipynb", "split.to_csv(tmp, index=False)", "split.to_csv(tmp, index=True)",

@@ -433,14 +433,20 @@ def test_folds_and_granules_darken_the_tissue(relief, monkeypatch):
     patch = (slice(50, 78), slice(120, 200))
     field = np.zeros((H, W), dtype=np.float32)
     field[patch] = 40.0
+    def none(self, *args):
+        return np.zeros((H, W), dtype=np.float32)
+
+    def patched(self, *args):
+        return field
+
     for name in ("_folds", "_granules"):
-        monkeypatch.setattr(Renderer, name, lambda self, *args: np.zeros((H, W), dtype=np.float32))
+        monkeypatch.setattr(Renderer, name, none)
     renderer = Renderer(0, "real")
     for k in range(4):
         plain = renderer.render(4, (), "lateral", np.random.default_rng(k)).astype(float)
-        monkeypatch.setattr(Renderer, relief, lambda self, *args: field)
+        monkeypatch.setattr(Renderer, relief, patched)
         darker = renderer.render(4, (), "lateral", np.random.default_rng(k)).astype(float)
-        monkeypatch.setattr(Renderer, relief, lambda self, *args: np.zeros((H, W), dtype=np.float32))
+        monkeypatch.setattr(Renderer, relief, none)
         inner = (slice(54, 74), slice(124, 196))  # clear of the blur at the patch's edges
         change = (darker - plain)[inner].mean(axis=(0, 1))
         assert (-44 < change).all() and (change < -30).all(), (k, change)
