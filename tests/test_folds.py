@@ -145,6 +145,36 @@ def test_stacking_refuses_a_bag_held_out_twice_or_never(kfold_work):
         stack_out_of_fold(cache, [held[0], held[1], held[2][1:]], probs, comp.test, len(comp.train))
 
 
+def test_stacking_reads_a_saturated_probability_as_a_finite_logit(kfold_work):
+    """float32 sigmoid gives exactly 0 or 1 beyond a logit of about 17: stacked, those read
+    as the logits of 1e-4 and 1 - 1e-4, log(9999) = 9.21, not as -inf and inf."""
+    work, comp = kfold_work
+    cache = _Rows(comp)
+    probs = _fold_image_probs(work, len(cache.index))
+    bag = load_run(work, fold=0)[2][0]
+    rows = cache.rows("train", bag.images)
+    probs[0][rows, 0], probs[0][rows, 1] = 0.0, 1.0
+    save_array(fold_dir(work, 0) / "features/image_probs.npy", probs[0].astype(np.float32))
+    stacked = out_of_fold_inputs(work, cache)
+    assert np.isfinite(stacked.values).all()
+    assert np.allclose(stacked.values[stacked.bag_rows([bag])[0], :2], [-np.log(9999), np.log(9999)], atol=1e-3)
+
+
+def test_stacking_and_gathering_name_the_notebook_a_missing_fold_file_comes_from(kfold_work):
+    work, comp = kfold_work
+    cache = _Rows(comp)
+    _fold_image_probs(work, len(cache.index))
+    (fold_dir(work, 1) / "features/image_probs.npy").unlink()
+    with pytest.raises(FileNotFoundError, match=r"fold1 lacks features/image_probs.npy \(from 04_feature_dump\)"):
+        out_of_fold_inputs(work, cache)
+    for k in range(3):
+        save_array(fold_dir(work, k) / "preds/bag_valid.npy", np.full((len(load_run(work, fold=k)[2]), 30), 0.5))
+        if k != 2:
+            save_array(fold_dir(work, k) / "preds/bag_test.npy", np.full((len(comp.test), 30), 0.5))
+    with pytest.raises(FileNotFoundError, match=r"fold2 lacks preds/bag_test.npy \(from 05_bilstm\)"):
+        gather_folds(work, "bag")
+
+
 def test_stacking_needs_k_fold_mode_and_finite_probabilities(kfold_work):
     work, comp = kfold_work
     cache = _Rows(comp)
@@ -225,3 +255,36 @@ def test_a_missing_fold_artifact_names_the_notebook_that_makes_it(tmp_path):
         require(tmp_path, "fold0/cnn/best.pt", "fold2/cnn/best.pt", "fold1/preds/bag_valid.npy")
     assert "fold2/cnn/best.pt (from 03_cnn_tempering)" in str(e.value)
     assert "fold1/preds/bag_valid.npy (from 05_bilstm)" in str(e.value) and "fold0" not in str(e.value)
+    with pytest.raises(FileNotFoundError) as e:
+        require(tmp_path / "fold0", "features/image_probs.npy", "bag/best.pt", "preds/cnn+floor_test.npy",
+                "preds/bag_oof.npy")
+    assert ("features/image_probs.npy (from 04_feature_dump), bag/best.pt (from 05_bilstm), preds/cnn+floor_test.npy "
+            "(from 06_threshold_tuning), preds/bag_oof.npy (from 06_threshold_tuning)") in str(e.value)
+
+
+def test_every_artifact_the_kit_requires_names_the_notebook_that_makes_it():
+    """Each name a `require(...)` call in utils/ or a notebook asks for, with its placeholders
+    filled in every way the kit fills them, is one PRODUCED_BY knows (not "from ?")."""
+    import itertools
+    import json
+    import re
+
+    from utils.rundir import PRODUCED_BY
+    root = Path(__file__).resolve().parent.parent
+    texts = {p: p.read_text() for p in root.glob("utils/*.py")}
+    texts |= {p: "".join("".join(c["source"]) + "\n" for c in json.loads(p.read_text())["cells"]
+                         if c["cell_type"] == "code") for p in root.glob("notebooks/*.ipynb")}
+    fills = {"source": ["bag", "cnn", "bag+floor", "cnn+floor"], "base": ["bag", "cnn"], "oof": ["oof", "valid"]}
+    asked = set()
+    for path, text in texts.items():
+        for call in re.findall(r"require\(([^()]*)\)", text):
+            for name in re.findall(r'"([^"]*)"', call):
+                holes = re.findall(r"\{([^{}]*)\}", name)
+                keys = [next(k for k in fills if k in hole) for hole in holes]  # StopIteration: a new placeholder
+                for values in itertools.product(*(fills[k] for k in keys)):
+                    filled = name
+                    for hole, value in zip(holes, values):
+                        filled = filled.replace("{" + hole + "}", value, 1)
+                    asked.add((path.name, filled))
+    assert {"preds/cnn+floor_test.npy", "features/image_probs.npy", "bag/best.pt"} <= {n for _, n in asked}
+    assert [(file, name) for file, name in sorted(asked) if name not in PRODUCED_BY] == []

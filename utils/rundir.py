@@ -32,7 +32,11 @@ PRODUCED_BY = {
     "features/features.npy": "04_feature_dump", "preds/cnn_valid.npy": "04_feature_dump",
     "preds/cnn_test.npy": "04_feature_dump", "preds/bag_valid.npy": "05_bilstm",
     "preds/bag_test.npy": "05_bilstm", "thresholds.json": "06_threshold_tuning",
-    "submission.json": "07_submission",
+    "submission.json": "07_submission", "features/image_probs.npy": "04_feature_dump",
+    "bag/best.pt": "05_bilstm",
+    # 06's: the folds' predictions gathered (K-fold mode), the model blended with the floor
+    **{f"preds/{model}{blend}_{part}.npy": "06_threshold_tuning" for model in ("bag", "cnn")
+       for blend, part in [("", "oof"), ("+floor", "valid"), ("+floor", "oof"), ("+floor", "test")]},
 }
 
 
