@@ -8,6 +8,7 @@ in the code a test guards; the test files named beside it must fail with it in p
     python tests/mutants.py --sweep 50 --seed 1   # 50 operator swaps drawn from utils/, not the table
     python tests/mutants.py --sweep 50 --files utils/pipeline.py   # ... from these files only
     python tests/mutants.py --sweep 10 --files notebooks/05_bilstm.ipynb   # ... against the chains
+    python tests/mutants.py --sweep 50 --delete   # 50 statements left out, one at a time
 
 Each mutant is applied to a throwaway copy of the kit (a killed run leaves the tree as it
 was) and its tests run there on one thread, so each core takes a copy of its own. A mutant
@@ -876,6 +877,28 @@ MUTANTS = [
      "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),
     ("notebooks/03_cnn_tempering.ipynb", "compared.to_csv(tmp, index=False)", "compared.to_csv(tmp, index=True)",
      "test_interactive.py::test_fig2_trains_no_weights_weights_and_tempering_as_three_runs"),
+    # Session 39, the first sweep of statements left out (--delete): each line below, made `pass`, went through.
+    ("utils/train.py", '            kwargs["hidden"] = self.lstm_hidden\n', "            pass\n",
+     "test_training_stages.py::test_bag_settings_give_the_bilstm_its_options_and_leave_other_heads_alone"),
+    ("utils/splits.py", "        want_rows[fold] -= group_sizes[g]\n", "        pass\n",
+     "test_splits.py::test_genes_without_labels_go_to_the_fold_with_the_fewest_rows"),
+    ("utils/folds.py", "    p = np.clip(p, eps, 1 - eps)\n", "    pass\n",
+     "test_folds.py::test_stacking_reads_a_saturated_probability_as_a_finite_logit"),
+    ("utils/folds.py", '        require(folder, "features/image_probs.npy")\n', "        pass\n",
+     "test_folds.py::test_stacking_and_gathering_name_the_notebook_a_missing_fold_file_comes_from"),
+    ("utils/folds.py", '        require(folder, f"preds/{source}_valid.npy", f"preds/{source}_test.npy")\n', "        pass\n",
+     "test_folds.py::test_stacking_and_gathering_name_the_notebook_a_missing_fold_file_comes_from"),
+    ("utils/rundir.py", '    "bag/best.pt": "05_bilstm",\n', "\n",  # 08's require said "(from ?)"
+     "test_folds.py::test_every_artifact_the_kit_requires_names_the_notebook_that_makes_it"),
+    ("utils/thresholds.py", "        if y_true[:, j].sum() == 0:\n            continue\n",
+     "        if y_true[:, j].sum() == 0:\n            pass\n",
+     "test_metrics_thresholds.py::test_each_tuned_threshold_maximises_that_labels_f1_on_the_grid"),
+    ("utils/features.py", "    model.eval()\n", "    pass\n",
+     "test_training_stages.py::test_dump_features_with_flip_tta_averages_both_flips_row_by_row"),
+    ("utils/train.py", "        model.load_state_dict(load_checkpoint(init_state, map_location=device))\n", "        pass\n",
+     "test_training_stages.py::test_the_cnn_starts_from_the_warm_up_backbone"),
+    ("utils/models.py", '    check_choice("bag_head", name)\n', "    pass\n",
+     "test_models.py::test_an_unknown_bag_head_is_refused_naming_the_choices"),
 ]
 
 
@@ -912,6 +935,21 @@ def operator_mutants(files=None) -> list[tuple[str, str, str, str]]:
     """One mutant per swap from SWAPS that a code line holds (the first place on the line),
     tested by the test files MUTANTS names for that file, less those that run
     whole chains (minutes a mutant): a survivor in a file they test may still be caught there."""
+    found = []
+    for file, tests in _swept_files(files):
+        if file.endswith(".ipynb"):
+            found += _notebook_mutants(file)
+            continue
+        source = (ROOT / file).read_text()
+        found += [(file, line, mutant, tests)
+                  for line, mutant in _line_swaps(source, lambda line: source.count(line) == 1)]
+    return found
+
+
+def _swept_files(files=None) -> list[tuple[str, str]]:
+    """(file, the fast test files that guard it) for each file of utils/ that MUTANTS or
+    SWEEP_ALSO names, or of `files`; a notebook asked for by name comes with NOTEBOOK_TESTS
+    (minutes a mutant)."""
     from collections import defaultdict
 
     tests_for = defaultdict(set)  # whole test files
@@ -919,17 +957,76 @@ def operator_mutants(files=None) -> list[tuple[str, str, str, str]]:
         tests_for[file].update(t.split("::")[0] for t in tests.split())
     for file, tests in SWEEP_ALSO.items():
         tests_for[file].update(tests.split())
-    found = []
+    swept = []
     for file in sorted(files or tests_for):
-        if file.endswith(".ipynb") and files:  # asked for by name: minutes a swap
-            found += _notebook_mutants(file)
-            continue
         fast = {t for t in tests_for[file] if t.split("::")[0] not in SLOW_TESTS}
-        if not file.startswith("utils/") or not fast:
+        if file.endswith(".ipynb") and files:
+            swept.append((file, NOTEBOOK_TESTS))
+        elif file.startswith("utils/") and fast:
+            swept.append((file, " ".join(sorted(fast))))
+    return swept
+
+
+def statement_deletions(files=None) -> list[tuple[str, str, str, str]]:
+    """One mutant per statement inside a function that a bug could leave out, made `pass`: a
+    call whose result is not kept (`model.eval()`, `rng.shuffle(x)`), an in-place update, a
+    name bound again (`x = x.clamp(0, 1)`), a raise, continue or break. A forgotten line is a
+    bug the operator swaps never make. Tested as operator_mutants tests each file."""
+    import ast
+
+    found = []
+    for file, tests in _swept_files(files):
+        if file.endswith(".ipynb"):
             continue
         source = (ROOT / file).read_text()
-        found += [(file, line, mutant, " ".join(sorted(fast)))
-                  for line, mutant in _line_swaps(source, lambda line: source.count(line) == 1)]
+        lines = source.splitlines(keepends=True)
+        for function in ast.walk(ast.parse(source)):
+            if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in _forgettable(function):
+                    code = "".join(lines[node.lineno - 1:node.end_lineno])
+                    indent = code[:len(code) - len(code.lstrip())]
+                    whole = code.strip() == ast.get_source_segment(source, node).strip()  # no `a; b`
+                    if whole and len(indent) == node.col_offset and source.count(code) == 1:
+                        found.append((file, code, indent + "pass\n", tests))
+    return found
+
+
+def _forgettable(function) -> list:
+    """The statements of `function` (nested blocks included, nested functions on their own)
+    that statement_deletions leaves out one at a time; a name bound for the first time is
+    not one (its loss is a NameError, not a quiet bug)."""
+    import ast
+
+    args = function.args
+    bound = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg] if a}
+    picked = []
+    for node in sorted(_own_statements(function), key=lambda n: (n.lineno, n.col_offset)):
+        targets = (node.targets if isinstance(node, ast.Assign) else
+                   [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)) else
+                   [item.optional_vars for item in node.items if item.optional_vars]
+                   if isinstance(node, (ast.With, ast.AsyncWith)) else [])
+        names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+                or isinstance(node, (ast.AugAssign, ast.Raise, ast.Continue, ast.Break))
+                or isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and names <= bound):
+            picked.append(node)
+        bound |= names
+    return picked
+
+
+def _own_statements(function) -> list:
+    """Every statement in `function`'s body, at any depth, but not those of a function or
+    class defined inside it."""
+    import ast
+
+    found, todo = [], list(function.body)
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            todo += [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt)]
+            todo += [s for h in getattr(node, "handlers", []) for s in h.body]
+            todo += [s for c in getattr(node, "cases", []) for s in c.body]
     return found
 
 
@@ -1024,9 +1121,9 @@ def run(numbers, python: str, jobs: int = 1) -> list[int]:
         survivors = {}  # number -> SURVIVED, or BROKE where the tests could not even run
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             for i, (verdict, summary) in pool.map(try_mutant, numbers):
-                file, _, mutant, _ = MUTANTS[i]
-                print(f"{i:3d} {verdict:<8} {file}: {mutant.strip()[:60]!r} ({summary})",
-                      flush=True)
+                file, code, mutant, _ = MUTANTS[i]
+                shown = mutant.strip() if mutant.strip() != "pass" else "left out: " + code.strip()
+                print(f"{i:3d} {verdict:<8} {file}: {shown[:60]!r} ({summary})", flush=True)
                 if verdict != "caught":
                     survivors[i] = verdict
     return survivors
@@ -1064,19 +1161,22 @@ def main(argv=None) -> int:
     parser.add_argument("--sweep", type=int, default=0, metavar="N",
                         help="instead of the table: N operator swaps drawn at random from utils/ (each "
                              "survivor is a line to read: a gap in the tests, or a swap that changes nothing)")
+    parser.add_argument("--delete", action="store_true",
+                        help="--sweep draws statements left out (each made `pass`), not operator swaps")
     parser.add_argument("--seed", type=int, default=0, help="which swaps --sweep draws")
     parser.add_argument("--files", nargs="+", metavar="FILE",
                         help="draw the swaps only from these (utils/x.py; notebooks/x.ipynb: minutes a swap)")
     args = parser.parse_args(argv)
     if args.sweep:
         global MUTANTS
-        candidates = operator_mutants(args.files)
+        candidates = statement_deletions(args.files) if args.delete else operator_mutants(args.files)
+        kind = "deletions" if args.delete else "swaps"
         if not candidates:
-            raise SystemExit(f"no swaps to draw from {args.files} (a file needs tests named in MUTANTS)")
+            raise SystemExit(f"no {kind} to draw from {args.files} (a file needs tests named in MUTANTS)")
         MUTANTS = random.Random(args.seed).sample(candidates, min(args.sweep, len(candidates)))
         survivors = run(range(len(MUTANTS)), sys.executable, args.jobs)
         broke = sum(v == "BROKE" for v in survivors.values())
-        print(f"{len(MUTANTS) - len(survivors)} of {len(MUTANTS)} swaps caught (of {len(candidates)} candidates)"
+        print(f"{len(MUTANTS) - len(survivors)} of {len(MUTANTS)} {kind} caught (of {len(candidates)} candidates)"
               + (f"; {broke} broke the import, so no test ran" if broke else ""))
         for i in (i for i, v in survivors.items() if v == "SURVIVED"):
             file, code, mutant, _ = MUTANTS[i]

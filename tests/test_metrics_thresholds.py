@@ -128,6 +128,7 @@ def test_each_tuned_threshold_maximises_that_labels_f1_on_the_grid():
         by_sklearn = [f1_score(y[:, j], p[:, j] > g, zero_division=0) for g in GRID]
         assert f1_score(y[:, j], p[:, j] > t[j]) == pytest.approx(max(by_sklearn)), j
     assert t[29] == 0.5  # no positives: the default
+    assert tune_thresholds(y, p, default=0.9)[29] == 0.9  # the default asked for, not the grid's middle
 
 
 def test_sample_f1_refinement_improves_and_no_single_threshold_move_helps_more():

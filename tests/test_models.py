@@ -3,7 +3,7 @@ import warnings
 import pytest
 import torch
 
-from utils.models import (AttentionBagHead, BiLSTMBagHead, MeanPoolBagHead, build_backbone,
+from utils.models import (AttentionBagHead, BiLSTMBagHead, MeanPoolBagHead, build_backbone, build_bag_head,
                           image_features)
 from utils.swav import SwAVHead, sinkhorn, swav_loss
 
@@ -14,6 +14,12 @@ def test_regnety_gives_30_logits_and_368_features_from_one_channel():
     assert model(x).shape == (2, 30)
     assert image_features(model, x).shape == (2, 368)
     assert build_backbone("resnet18", in_chans=3)(torch.randn(1, 3, 64, 160)).shape == (1, 30)
+
+
+def test_an_unknown_bag_head_is_refused_naming_the_choices():
+    assert type(build_bag_head("attention", in_dim=16, hidden=8)) is AttentionBagHead
+    with pytest.raises(ValueError, match=r"bag_head 'lstm' unknown; choose from .*'bilstm'"):
+        build_bag_head("lstm", in_dim=16)
 
 
 def _padded(x, extra):

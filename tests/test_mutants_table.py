@@ -70,3 +70,60 @@ def test_a_notebook_sweep_swaps_code_cells_as_the_file_stores_them():
         assert len(changed) == 1 and changed[0]["cell_type"] == "code"
         ast.parse("".join(changed[0]["source"]))
         assert set(tests.split()) & mutants.SLOW_TESTS  # only the chains run a notebook
+
+
+def test_a_deletion_sweep_leaves_out_one_forgettable_statement_at_a_time(tmp_path, monkeypatch):
+    """By hand: calls kept for their effect, updates, names bound again, raise and continue are
+    made `pass`, one at a time at their own indentation; a first binding (a NameError, not a
+    quiet bug), a return, a docstring and a line holding two statements are not."""
+    source = '''def scale(x, rng):
+    """Why."""
+    y = x + 1
+    y = y.clip(0, 1)
+    rng.shuffle(
+        y)
+    y += 1
+    if y.any():
+        raise ValueError("bad")
+    for v in y:
+        if v:
+            continue
+        w = v
+        w = w * 2
+
+    def inner(z):
+        z = z - 1
+        return z
+    y = y * 2; a = 2
+    return inner(y)
+'''
+    (tmp_path / "utils").mkdir()
+    (tmp_path / "utils" / "x.py").write_text(source)
+    monkeypatch.setattr(mutants, "ROOT", tmp_path)
+    monkeypatch.setattr(mutants, "MUTANTS", [("utils/x.py", "y += 1", "y -= 1", "test_x.py::test_one")])
+    monkeypatch.setattr(mutants, "SWEEP_ALSO", {"utils/x.py": "test_y.py"})
+    left_out = ["    y = y.clip(0, 1)\n", "    rng.shuffle(\n        y)\n", "    y += 1\n",
+                '        raise ValueError("bad")\n', "            continue\n", "        w = w * 2\n",
+                "        z = z - 1\n"]
+    deletions = mutants.statement_deletions()
+    assert [code for _, code, _, _ in deletions] == left_out
+    for file, code, mutant, tests in deletions:
+        assert (file, tests) == ("utils/x.py", "test_x.py test_y.py")
+        assert mutant == code[:len(code) - len(code.lstrip())] + "pass\n"
+        compile(source.replace(code, mutant), "x.py", "exec")
+
+
+def test_the_kits_deletions_are_whole_statements_found_once():
+    import ast
+    import textwrap
+    deletions = mutants.statement_deletions()
+    assert len(deletions) > 300
+    assert ("utils/features.py", "    model.eval()\n", "    pass\n") in {d[:3] for d in deletions}
+    for file, code, mutant, tests in deletions:
+        source = (mutants.ROOT / file).read_text()
+        assert source.count(code) == 1 and mutant.strip() == "pass", (file, code)
+        statement, = ast.parse(textwrap.dedent(code)).body
+        assert isinstance(statement, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Raise,
+                                      ast.Continue, ast.Break)), (file, code)
+        ast.parse(source.replace(code, mutant))
+        assert tests and not set(tests.split()) & mutants.SLOW_TESTS

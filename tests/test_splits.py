@@ -50,6 +50,16 @@ def test_folds_balance_labels_far_better_than_dealing_genes_at_random():
         assert imbalance(grouped_folds(genes, y, 5, seed=seed)) < 0.5 * best_random
 
 
+def test_genes_without_labels_go_to_the_fold_with_the_fewest_rows():
+    """No label to balance: each gene goes to the fold with the most rows still to fill, so
+    no fold is ahead of another by more than the largest gene (4 rows of 30 here), whatever
+    the order the genes come in."""
+    genes = np.repeat([f"g{i}" for i in range(12)], [1, 2, 3, 4] * 3)
+    for seed in range(5):
+        sizes = np.bincount(grouped_folds(genes, np.zeros((len(genes), 30)), 3, seed=seed), minlength=3)
+        assert sizes.max() - sizes.min() <= 4, (seed, sizes)
+
+
 def test_genes_of_the_rarest_label_are_dealt_first_so_it_reaches_every_fold():
     """Two genes hold the rare label R (one row each, with the common label C); D1 and D2 hold
     C in 4 and 2 rows. Dealt first, A and B meet even C deficits and R's decides: one per fold.

@@ -246,8 +246,10 @@ def test_dump_features_with_flip_tta_averages_both_flips_row_by_row(tiny, tmp_pa
     model = build_backbone("regnety_002", in_chans=1).eval()
     transform = EvalTransform(resize_hw=(42, 124), out_hw=(40, 120))
     array = cache.array[:7]
-    probs = dump_features(model, array, transform, tmp_path / "f.npy", torch.device("cpu"), batch_size=3, tta_flip=True)
+    probs = dump_features(model.train(), array, transform, tmp_path / "f.npy", torch.device("cpu"), batch_size=3,
+                          tta_flip=True)  # left in training mode, as 03 leaves it: the dump reads in eval mode
     features = np.load(tmp_path / "f.npy")
+    model.eval()
     with torch.no_grad():
         x = torch.from_numpy(np.array(array))
         f = [image_features(model, transform(x, hflip=flip)) for flip in (False, True)]
@@ -317,6 +319,20 @@ def test_fit_bag_model_and_predict_bags_for_every_head(tiny, tmp_path, head):
         assert not np.allclose(many, got, atol=1e-6)
     else:                 # pooling heads do not
         assert np.allclose(many, got, atol=1e-5)
+
+
+def test_the_cnn_starts_from_the_warm_up_backbone(tiny, tmp_path):
+    """At a learning rate of 0 the CNN's weights stay where they start: the warm-up's
+    (drawn here from another seed than the CNN's own initialisation), the classifier aside."""
+    cache, train, valid, _ = tiny
+    torch.manual_seed(123)
+    warm = build_backbone("regnety_002", in_chans=1).state_dict()
+    torch.save(warm, tmp_path / "backbone.pt")
+    s = CNNSettings(cnn_epochs=1, cnn_batch_size=16, cnn_lr=0.0, cnn_lr_min=0.0, **SMALL)
+    model, _ = fit_image_model(cache, train, valid, s, torch.device("cpu"), tmp_path / "cnn",
+                               init_state=tmp_path / "backbone.pt")
+    for name, weight in model.named_parameters():
+        assert torch.equal(weight, warm[name]), name
 
 
 def test_a_changed_input_file_makes_training_start_afresh(tiny, tmp_path, capsys):
@@ -422,7 +438,9 @@ def test_bag_settings_give_the_bilstm_its_options_and_leave_other_heads_alone():
                     lstm_dropout_at="linear", lstm_dropout=0.4, lstm_skip="mean")
     head = s.build(16)
     assert head.readout == "ends" and isinstance(head.norm, torch.nn.LayerNorm) and head.lstm.dropout == 0.0
+    assert (head.lstm.input_size, head.lstm.hidden_size) == (16, 8)  # lstm_hidden, not the head's default
     assert head.skip is not None and head.skip.out[0].p == 0.4
     assert BagSettings(bag_head="bilstm", lstm_hidden=8, lstm_skip="none").build(16).skip is None
     other = BagSettings(bag_head="attention", lstm_hidden=8, lstm_readout="ends").build(16)
     assert type(other).__name__ == "AttentionBagHead"
+    assert other.embed[0].weight.shape == (8, 16)
