@@ -899,8 +899,68 @@ MUTANTS = [
      "test_training_stages.py::test_the_cnn_starts_from_the_warm_up_backbone"),
     ("utils/models.py", '    check_choice("bag_head", name)\n', "    pass\n",
      "test_models.py::test_an_unknown_bag_head_is_refused_naming_the_choices"),
+    # Session 39, the second deletion sweep (the other files but synthetic, realism and pipeline).
+    ("utils/data.py", "        h.update((data_dir / rel).read_bytes())\n", "        pass\n",
+     "test_data.py::test_the_fingerprint_changes_with_a_csv_byte_or_an_image_and_only_then"),
+    ("utils/data.py", '            h.update(f"{split}/{p.name}:{st.st_size}:{st.st_mtime_ns}".encode())\n',
+     "            pass\n", "test_data.py::test_the_fingerprint_changes_with_a_csv_byte_or_an_image_and_only_then"),
+    ("utils/data.py", '    lines += [f"warning: {w}" for w in comp.warnings]\n', "    pass\n",
+     "test_data.py::test_cache_resizes_odd_sizes"),
+    ("utils/data.py", '    lines.append("train bags and mean labels per bag, by stage:")\n', "    pass\n",
+     "test_data.py::test_validate_summary_counts_what_the_csvs_hold"),
+    ("utils/cache.py", "                    seen.add((split, name))\n", "                    pass\n",
+     "test_data.py::test_an_image_two_bags_list_is_cached_once"),
+    ("utils/ensemble.py", "    require(work_dir, tune_name, test_name)\n", "    pass\n",
+     "test_ensemble.py::test_a_member_whose_file_has_other_labels_is_refused_naming_the_shapes"),
+    ("utils/ensemble.py", '    print(f"F1 file:  {written[\'f1\']}\\nAUC file: {written[\'auc\']}\\nmanifest: {written[\'manifest\']}")\n',
+     "    pass\n",
+     "test_ensemble.py::test_the_command_writes_a_weighted_ensemble_and_refuses_wrong_weights"),
+    ("utils/ensemble.py", '    table.index.name = "within-stage AUC / macro-F1 / sample-F1"\n', "    pass\n",
+     "test_ensemble.py::test_the_floors_stand_beside_the_ensemble_on_the_bags_07_scored_them_on"),
+    ("utils/engine.py", '        saved = state["epoch"]\n', "        pass\n",
+     "test_data_path.py::test_a_non_finite_loss_stops_the_run_naming_its_epoch_and_batch"),
+    ("utils/engine.py", "    np.random.seed(seed % 2**32)\n", "    pass\n",
+     "test_data_path.py::test_seed_everything_repeats_pythons_numpys_and_torchs_global_draws"),
+    ("utils/explain.py", "            _swap_relus(child)\n", "            pass\n",
+     "test_explain.py::test_guided_backprop_gates_by_input_and_gradient_sign"),
+    ("utils/runs.py", '            row["submission"] = str(Path(read_json(work / "submission.json")["f1"]).parent)\n',
+     "            pass\n", "test_report.py::test_runs_table_lists_finished_kfold_failed_runs_and_survives_an_empty_folder"),
+    ("utils/report.py", """        rows.append({"name": f"{thresholds['source']} model, {where}, thresholds 0.5", "file": "thresholds.json",
+                     "key": "valid_at_0.5", "scores": thresholds["valid_at_0.5"]})\n""", "        pass\n",
+     "test_report.py::test_a_kfold_report_says_out_of_fold_and_shows_every_folds_cnn_row_and_figures"),
+    ("utils/engine.py", "            model.eval()\n", "            pass\n",
+     "test_augment_engine.py::test_fit_resumes_exactly_after_an_interruption"),  # validation with dropout on
+    ("utils/engine.py", '    torch.set_rng_state(state["torch"])\n', "    pass\n",
+     "test_augment_engine.py::test_fit_resumes_exactly_after_an_interruption"),
+    ("utils/engine.py", '    random.setstate(state["python"])\n', "    pass\n",
+     "test_augment_engine.py::test_fit_resumes_exactly_after_an_interruption"),
+    ("utils/engine.py", "            epoch_batches = list(epoch_batches)\n", "            pass\n",
+     "test_augment_engine.py::test_fit_takes_each_epochs_batches_from_a_generator_with_the_lr_set_per_step"),
+    ("utils/report.py", '        rows.append({"name": "bag model, hidden test labels", "file": "scores/test_hidden.json",\n'
+                        '                     "scores": read_json(hidden)})\n', "        pass\n",
+     "test_report.py::test_report_shows_the_runs_scores_and_figures"),
+    ("utils/rundir.py", '    require(work_dir, "data.json", "split.csv")\n', "    pass\n",
+     "test_folds.py::test_load_run_in_a_folder_00_has_not_filled_names_00"),
+    ("utils/ensemble.py", '    require(work_dir, "thresholds.json", "data.json", "split.csv")\n', "    pass\n",
+     "test_ensemble.py::test_a_member_whose_file_has_other_labels_is_refused_naming_the_shapes"),
+    ("utils/submission.py", '    fields.setdefault("environment", environment())\n', "    pass\n",
+     "test_submission.py::test_the_manifest_keeps_its_fields_and_the_versions_that_made_the_files"),
+    ("utils/profiles.py", "        raise ValueError(f\"profile {name!r} unknown; choose from {sorted(PROFILES)}\")\n",
+     "        pass\n", "test_runspec.py::test_a_profile_name_with_a_typo_is_refused_naming_the_profiles"),
+    ("utils/explain.py", "        handle.remove()\n", "        pass\n",
+     "test_explain.py::test_layer_heatmap_is_the_layers_mean_absolute_activation_scaled_to_0_1"),
+    ("utils/engine.py", '    np.random.set_state(state["numpy"])\n', "    pass\n",
+     "test_augment_engine.py::test_fit_resumes_exactly_after_an_interruption"),
+    ("utils/engine.py", "    random.seed(seed)\n", "    pass\n",
+     "test_data_path.py::test_seed_everything_repeats_pythons_numpys_and_torchs_global_draws"),
+    ("utils/submission.py", "        Path(tmp).write_text(json.dumps(fields, indent=2, default=str))\n", "        pass\n",
+     "test_submission.py::test_the_manifest_keeps_its_fields_and_the_versions_that_made_the_files"),
 ]
 
+
+# A mutant's tests still running after this long are stopped as hung (the slowest planted bugs,
+# those the chains catch, take about 16 minutes on one thread).
+HANG_SECONDS = 1800
 
 # Operator swaps for --sweep: a comparison off by one, a boolean flipped, a bound swapped,
 # a reduction over the wrong axis, a negation dropped, the first item for the last.
@@ -1095,9 +1155,11 @@ def _test_exists(test: str) -> bool:
     return path.exists() and (not name or f"def {name.split('[')[0]}(" in path.read_text())
 
 
-def run(numbers, python: str, jobs: int = 1) -> list[int]:
+def run(numbers, python: str, jobs: int = 1, timeout: float = HANG_SECONDS) -> list[int]:
     """Apply each mutant in a copy of the kit and run its tests; the numbers that survived.
-    `jobs` copies run side by side; the lines come out in the order asked."""
+    `jobs` copies run side by side; the lines come out in the order asked. Tests still
+    running after `timeout` seconds are stopped: the mutant made them hang (HUNG), which CI's
+    time limit would catch."""
     problems = stale(numbers)
     if problems:  # before any test runs, not half-way through
         raise SystemExit("update MUTANTS:\n" + "\n".join(problems))
@@ -1114,7 +1176,7 @@ def run(numbers, python: str, jobs: int = 1) -> list[int]:
         def try_mutant(i):
             copy = copies.get()
             try:
-                return i, _run_mutant(copy, i, python, env)
+                return i, _run_mutant(copy, i, python, env, timeout)
             finally:
                 copies.put(copy)
 
@@ -1124,15 +1186,16 @@ def run(numbers, python: str, jobs: int = 1) -> list[int]:
                 file, code, mutant, _ = MUTANTS[i]
                 shown = mutant.strip() if mutant.strip() != "pass" else "left out: " + code.strip()
                 print(f"{i:3d} {verdict:<8} {file}: {shown[:60]!r} ({summary})", flush=True)
-                if verdict != "caught":
+                if verdict not in ("caught", "HUNG"):
                     survivors[i] = verdict
     return survivors
 
 
-def _run_mutant(copy: Path, i: int, python: str, env: dict) -> tuple[str, str]:
+def _run_mutant(copy: Path, i: int, python: str, env: dict, timeout: float = HANG_SECONDS) -> tuple[str, str]:
     """Mutant `i` in `copy`, its tests, the copy restored: (verdict, pytest's last line).
     The verdict is "caught" (a test failed), "BROKE" (an import or collection error: no test
-    ran, so nothing was caught, though the kit would not run either) or "SURVIVED"."""
+    ran, so nothing was caught, though the kit would not run either), "HUNG" (stopped after
+    `timeout` seconds) or "SURVIVED"."""
     file, code, mutant, tests = MUTANTS[i]
     path = copy / file
     source = path.read_text()
@@ -1141,7 +1204,9 @@ def _run_mutant(copy: Path, i: int, python: str, env: dict) -> tuple[str, str]:
         done = subprocess.run([python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
                                f"--basetemp={copy.parent / (copy.name + '-tmp')}",  # its own, beside its copy
                                *(f"tests/{t}" for t in tests.split())],
-                              cwd=copy, env=env, capture_output=True, text=True)
+                              cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:  # a loop that never ends (a retry whose counter was left out)
+        return "HUNG", f"still running after {timeout:g} s, stopped"
     finally:
         path.write_text(source)
     lines = done.stdout.strip().splitlines()
@@ -1158,6 +1223,8 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="mutants run side by side, each on one thread (default: one per core)")
     parser.add_argument("--list", action="store_true", help="print the mutants and exit")
+    parser.add_argument("--timeout", type=float, default=HANG_SECONDS, metavar="S",
+                        help=f"stop a mutant's tests after S seconds as hung (default {HANG_SECONDS})")
     parser.add_argument("--sweep", type=int, default=0, metavar="N",
                         help="instead of the table: N operator swaps drawn at random from utils/ (each "
                              "survivor is a line to read: a gap in the tests, or a swap that changes nothing)")
@@ -1174,7 +1241,7 @@ def main(argv=None) -> int:
         if not candidates:
             raise SystemExit(f"no {kind} to draw from {args.files} (a file needs tests named in MUTANTS)")
         MUTANTS = random.Random(args.seed).sample(candidates, min(args.sweep, len(candidates)))
-        survivors = run(range(len(MUTANTS)), sys.executable, args.jobs)
+        survivors = run(range(len(MUTANTS)), sys.executable, args.jobs, args.timeout)
         broke = sum(v == "BROKE" for v in survivors.values())
         print(f"{len(MUTANTS) - len(survivors)} of {len(MUTANTS)} {kind} caught (of {len(candidates)} candidates)"
               + (f"; {broke} broke the import, so no test ran" if broke else ""))
@@ -1187,7 +1254,7 @@ def main(argv=None) -> int:
             print(f"{i:3d} {file}: {code.strip()!r} -> {mutant.strip()!r}  [{tests}]")
         return 0
     numbers = args.numbers or range(len(MUTANTS))
-    survivors = run(numbers, sys.executable, args.jobs)
+    survivors = run(numbers, sys.executable, args.jobs, args.timeout)
     print(f"{len(numbers) - len(survivors)} of {len(numbers)} mutants caught"
           + (f"; not caught: {sorted(survivors)}" if survivors else ""))
     return 1 if survivors else 0

@@ -182,9 +182,14 @@ def test_a_quarter_turn_rotates_in_pixel_space_on_a_wide_image():
 
 
 def _run(tmp, epochs, stop_after=None, save_generator=True):
-    """A tiny deterministic fit; returns (model, history, number of training steps it ran)."""
+    """A tiny deterministic fit; returns (model, history, the epoch of each training step).
+    Its dropout draws from torch's generator and each step from Python's and NumPy's (as a
+    user's augmentation might), so a resume must restore all three; steps run in training
+    mode and validation in eval mode (no dropout), whatever came before."""
+    import random
+
     g = seed_everything(0)
-    model = nn.Linear(4, 1)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 1))
     opt = torch.optim.Adam(model.parameters(), lr=0.1)
     x, y = torch.randn(32, 4, generator=torch.Generator().manual_seed(9)), torch.randn(32, 1)
     steps = []
@@ -194,11 +199,16 @@ def _run(tmp, epochs, stop_after=None, save_generator=True):
         return [order[i:i + 8] for i in range(0, 32, 8)]
 
     def step(m, idx, epoch):
+        assert m.training
         steps.append(epoch)
-        return ((m(x[idx]) - y[idx]) ** 2).mean()
+        return ((m(x[idx]) - y[idx]) ** 2).mean() * (1 + 0.1 * random.random() + 0.1 * np.random.rand())
+
+    def evaluate(m):
+        assert not m.training
+        return {"neg_mse": -((m(x) - y) ** 2).mean().item()}
 
     hist = fit(model, opt, batches, step, epochs, tmp, lr_schedule=lambda e: 0.1 / (1 + e),
-               evaluate=lambda m: {"neg_mse": -((m(x) - y) ** 2).mean().item()}, select="neg_mse",
+               evaluate=evaluate, select="neg_mse",
                generator=g if save_generator else None, progress=False, stop_after=stop_after)
     return model, hist, steps
 
@@ -211,11 +221,29 @@ def test_fit_resumes_exactly_after_an_interruption(tmp_path, capsys):
     resumed, hist_b, rest = _run(tmp_path / "b", 4)
     assert f"resuming from {tmp_path / 'b' / 'last.pt'} after epoch 1" in capsys.readouterr().out
     assert rest == [2] * 4 + [3] * 4  # only the epochs the interruption left, 4 batches each
-    assert torch.equal(full.weight, resumed.weight)
-    assert hist_b.epoch.tolist() == [0, 1, 2, 3] and np.allclose(hist.train_loss, hist_b.train_loss)
+    assert all(torch.equal(a, b) for a, b in zip(full.state_dict().values(), resumed.state_dict().values()))
+    assert hist_b.epoch.tolist() == [0, 1, 2, 3] and hist.train_loss.tolist() == hist_b.train_loss.tolist()
     assert (tmp_path / "a" / "best.pt").exists()
     _, _, none_left = _run(tmp_path / "b", 4)  # a finished run resumes to nothing
     assert none_left == []
+
+
+def test_fit_takes_each_epochs_batches_from_a_generator_with_the_lr_set_per_step(tmp_path):
+    """batches(epoch) may yield its batches without a length: they are listed first, so the
+    learning rate still moves a quarter of an epoch at each of 4 steps."""
+    model = nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    rates = []
+
+    def batches(epoch):
+        yield from range(4)
+
+    def step(m, batch, epoch):
+        rates.append(opt.param_groups[0]["lr"])
+        return m(torch.ones(1, 2)).sum()
+
+    fit(model, opt, batches, step, 2, tmp_path, lr_schedule=lambda e: e, progress=None)
+    assert rates == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
 
 
 def test_a_checkpoint_saved_without_a_generator_resumes_with_one(tmp_path):

@@ -6,7 +6,7 @@ from PIL import Image
 
 from utils import data
 from utils.cache import build_cache
-from utils.data import DataError, parse_images, parse_labels, read_competition
+from utils.data import DataError, parse_images, parse_labels, read_competition, summary
 
 
 @pytest.mark.parametrize("text", ["0,8", "[0, 8]", "'0 8'", "0;8", '"[0,8]"', "8 0", "(0,8)", "['0', '8']"])
@@ -157,6 +157,18 @@ def test_cache_rows_are_each_images_pixels_whatever_the_number_of_workers(demo_d
         assert np.array_equal(three.array[row], np.asarray(Image.open(comp.image_path(split, name)).convert("L")))
 
 
+def test_an_image_two_bags_list_is_cached_once(demo_dir, tmp_path):
+    """Both bags read the same row; a second row would hold the same pixels again (and a
+    second decode)."""
+    import dataclasses
+    comp = read_competition(demo_dir, check_images=False)
+    shared = comp.train[0].images[0]
+    comp.train[1] = dataclasses.replace(comp.train[1], images=comp.train[1].images + (shared,))
+    cache = build_cache(comp, tmp_path)
+    n_images = len({(b.split, name) for b in comp.train + comp.test for name in b.images})
+    assert len(cache) == n_images and cache.rows("train", [shared]) == cache.bag_rows(comp.train[1:2])[0][-1]
+
+
 def test_an_image_that_breaks_while_caching_is_named_and_leaves_no_cache(data_copy, tmp_path):
     comp = read_competition(data_copy)
     name = comp.test[-1].images[-1]
@@ -182,6 +194,7 @@ def test_cache_resizes_odd_sizes(data_copy, tmp_path, capsys):
     Image.new("RGB", (160, 64), "white").save(path)
     comp = read_competition(data_copy)
     assert comp.warnings == ["1 image(s) of 160x64 will be resized to 320x128"]
+    assert "warning: 1 image(s) of 160x64 will be resized to 320x128" in summary(comp).splitlines()  # validate says it
     capsys.readouterr()
     cache = build_cache(comp, tmp_path)
     assert cache.resized == 1
@@ -330,7 +343,6 @@ def test_excel_csv_utf8_with_byte_order_mark_and_crlf_reads_the_same(data_copy):
 
 
 def test_validate_summary_warns_of_labels_at_a_stage_the_real_data_never_has_them(data_copy):
-    from utils.data import summary
     from utils.labels import stage_mask
 
     assert "where the real data never has them" not in summary(read_competition(data_copy, check_images=False))
@@ -348,7 +360,6 @@ def test_validate_summary_counts_what_the_csvs_hold(demo_dir):
     import re
     from collections import Counter
 
-    from utils.data import summary
     text = summary(read_competition(demo_dir, check_images=False))
     rows = {split: list(csv.DictReader(open(demo_dir / name)))
             for split, name in (("train", "train/train.csv"), ("test", "test/test_without_label.csv"))}
@@ -366,6 +377,31 @@ def test_validate_summary_counts_what_the_csvs_hold(demo_dir):
         assert f"stage {stage}: {len(train):5d} train bags, {mean:.2f} labels/bag, {n_test:5d} test bags" in text
         labels.update(int(i) for r in train for i in re.findall(r"\d+", r["labels"]))
     assert "label counts (train): " + " ".join(f"{i}:{labels[i]}" for i in range(30)) in text
+    assert text.splitlines()[3] == "train bags and mean labels per bag, by stage:"  # what the stage lines count
+
+
+def test_the_fingerprint_changes_with_a_csv_byte_or_an_image_and_only_then(data_copy):
+    """Resuming and ensembles compare it to refuse a regenerated folder: it must see an edited
+    CSV (same size), an image rewritten (its size or time) and an image added."""
+    import os
+
+    from utils.data import fingerprint
+    first = fingerprint(data_copy)
+    assert fingerprint(data_copy) == first
+    csv_path = data_copy / "test/test_without_label.csv"
+    raw = csv_path.read_bytes()
+    csv_path.write_bytes(raw.replace(b"_s", b"_S", 1))
+    assert fingerprint(data_copy) != first
+    csv_path.write_bytes(raw)
+    assert fingerprint(data_copy) == first
+    image = next(iter(sorted((data_copy / "train/train").iterdir())))
+    st = image.stat()
+    os.utime(image, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert fingerprint(data_copy) != first
+    os.utime(image, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert fingerprint(data_copy) == first
+    (data_copy / "test/test" / "extra.bmp").write_bytes(image.read_bytes())
+    assert fingerprint(data_copy) != first
 
 
 def test_chunked_map_runs_on_every_core_by_default_and_keeps_the_order(monkeypatch):

@@ -138,6 +138,10 @@ def test_a_non_finite_loss_stops_the_run_naming_its_epoch_and_batch(tmp_path):
             tmp_path, progress=None)
     kept = torch.load(tmp_path / "last.pt", weights_only=False)
     assert kept["epoch"] == 0 and all(torch.isfinite(v).all() for v in kept["model"].values())
+    # Resumed from that checkpoint, the same NaN in its first epoch still names the epoch kept.
+    with pytest.raises(FloatingPointError, match=r"at epoch 1, batch 2; .*last.pt keeps epoch 0"):
+        fit(model, torch.optim.SGD(model.parameters(), lr=0.01), lambda e: [0, 1, 2, 3], step, 3,
+            tmp_path, progress=None)
 
 
 def test_compiled_training_does_not_recompile_between_epochs(tiny, tmp_path):
@@ -208,6 +212,20 @@ def test_mkl_runs_the_cpu_products_in_its_reproducible_mode(user_value, mode):
                          capture_output=True, text=True, check=True).stdout
     [call] = [line for line in out.splitlines() if "SGEMM" in line]
     assert mode in call, call
+
+
+def test_seed_everything_repeats_pythons_numpys_and_torchs_global_draws():
+    """Code the kit does not own (sklearn without a random_state, a user's cell) draws from the
+    global generators: the same seed gives the same draws, another seed others."""
+    import random
+
+    def draws(seed):
+        seed_everything(seed)
+        return random.random(), float(np.random.rand()), float(torch.rand(1))
+
+    first = draws(3)
+    assert draws(3) == first
+    assert all(a != b for a, b in zip(draws(4), first))
 
 
 def replay_by_rerunning(fn):

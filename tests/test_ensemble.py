@@ -110,8 +110,11 @@ def test_a_member_whose_file_has_other_labels_is_refused_naming_the_shapes(kfold
     with pytest.raises(ValueError, match=rf"bag\+floor_test.npy: shape \({len(comp.test)}, 29\), "
                                          rf"expected \({len(comp.test)}, 30\)"):
         load_member(work)
+    (work / "preds/bag+floor_oof.npy").unlink()  # 06 stopped before writing it: name the file and 06
+    with pytest.raises(FileNotFoundError, match=r"preds/bag\+floor_oof.npy \(from 06_threshold_tuning\)"):
+        load_member(work)
     (work / "thresholds.json").unlink()  # 06 has not run: say so
-    with pytest.raises(FileNotFoundError, match="thresholds.json"):
+    with pytest.raises(FileNotFoundError, match=r"thresholds.json \(from 06_threshold_tuning\)"):
         load_member(work)
 
 
@@ -126,6 +129,7 @@ def test_the_floors_stand_beside_the_ensemble_on_the_bags_07_scored_them_on(kfol
     table = scores_table(members, average_members(members), {"test_hidden": None})
     other = ({"hidden test", "tuning bags (tuned there)"} - {column}).pop()
     suffix = "" if bags == "hidden test" else " (oof)"
+    assert table.index.name == "within-stage AUC / macro-F1 / sample-F1"  # the table says what its cells are
     assert table.loc["floor: stage prior", column] == "0.500 / 0.100 / 0.200" + suffix
     assert table.loc["floor: thumbnails + logistic regression", column] == "0.700 / 0.300 / 0.400" + suffix
     assert (table.loc[["floor: stage prior", "floor: thumbnails + logistic regression"], other] == "-").all()
@@ -141,8 +145,10 @@ def test_the_command_writes_a_weighted_ensemble_and_refuses_wrong_weights(kfold_
     save_array(other / "preds/bag+floor_test.npy", q_test)
     subs = tmp_path / "subs"
     assert ensemble_main([str(work), str(other), "--weights", "3", "1", "--submission-dir", str(subs)]) == 0
-    assert "ensemble of 2 (weights 3, 1)" in capsys.readouterr().out
+    said = capsys.readouterr().out
     out = next(subs.glob("ensemble-2runs-*"))
+    assert "ensemble of 2 (weights 3, 1)" in said
+    assert f"F1 file:  {out / 'submission_f1.csv'}\nAUC file: {out / 'submission_auc.csv'}" in said  # where they are
     mean_oof, mean_test = (3 * p_oof + q_oof) / 4, (3 * p_test + q_test) / 4
     y, mask = (np.stack([getattr(b, a) for b in comp.train]) for a in ("target", "mask"))
     thresholds = tune_for_sample_f1(y, mean_oof, tune_thresholds(y, mean_oof, mask=mask), mask=mask)

@@ -6,10 +6,12 @@ from utils.explain import bags_to_show, guided_backprop, heatmap_layer_of, layer
 from utils.models import build_backbone
 
 
-def test_guided_backprop_gates_by_input_and_gradient_sign():
+@pytest.mark.parametrize("nested", [False, True])  # a backbone's ReLUs sit inside its blocks
+def test_guided_backprop_gates_by_input_and_gradient_sign(nested):
     # y = w2 . relu(W1 x); guided gradient = W1^T (w2 * [W1 x > 0] * [w2 > 0])
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 6, bias=False), nn.ReLU(), nn.Linear(6, 1, bias=False))
+    relu = nn.Sequential(nn.Sequential(nn.ReLU())) if nested else nn.ReLU()
+    model = nn.Sequential(nn.Linear(4, 6, bias=False), relu, nn.Linear(6, 1, bias=False))
     x = torch.tensor([[1.0, 2.0, -1.0, 0.5]])
     w1, w2 = model[0].weight, model[2].weight[0]
     with torch.no_grad():  # hidden unit 0 sits exactly at 0 (2 * 1 - 1 * 2): a ReLU passes nothing there
@@ -19,7 +21,7 @@ def test_guided_backprop_gates_by_input_and_gradient_sign():
     expected = (w1.t() @ (w2 * gate)).abs()
     out = guided_backprop(model, x[:, None, :], 0)  # treat features as one 1-row "image"
     assert torch.allclose(out[0], expected, atol=1e-6)
-    assert isinstance(model[1], nn.ReLU)  # the model itself is untouched
+    assert [type(m).__name__ for m in model.modules()].count("ReLU") == 1  # the model itself is untouched
 
 
 def test_a_colour_images_map_is_the_largest_gradient_over_its_channels():
@@ -43,6 +45,7 @@ def test_layer_heatmap_is_the_layers_mean_absolute_activation_scaled_to_0_1():
         act = model[0](x).abs().mean(1)
     lo, hi = act.amin((1, 2), keepdim=True), act.amax((1, 2), keepdim=True)
     assert torch.allclose(layer_heatmap(model, x, "0"), (act - lo) / (hi - lo), atol=1e-6)
+    assert not model[0]._forward_hooks  # its hook goes with it: 08 maps many images with one model
 
 
 def test_maps_of_the_backbone_have_the_image_shape_and_look_at_the_image():

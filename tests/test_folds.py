@@ -220,6 +220,11 @@ def test_load_run_reads_the_csvs_and_never_opens_an_image(kfold_work, tmp_path_f
     assert [b.gene_stage for b in again.train] == [b.gene_stage for b in comp.train] and train and valid
 
 
+def test_load_run_in_a_folder_00_has_not_filled_names_00(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"lacks data.json \(from 00_demo_data\), split.csv \(from 00_demo_data\)"):
+        load_run(tmp_path)
+
+
 def test_load_run_fold_needs_cv_folds(kfold_work):
     work, comp = kfold_work
     with pytest.raises(ValueError, match="fold 3 out of range: .*split.csv has 3 folds"):

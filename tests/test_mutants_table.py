@@ -37,6 +37,19 @@ def test_mutants_run_side_by_side_report_in_order_and_name_the_survivor(monkeypa
     assert [line.split()[1] for line in lines] == ["caught", "SURVIVED", "caught", "BROKE", "BROKE"]
 
 
+def test_a_mutant_whose_tests_hang_is_stopped_and_not_counted_as_a_survivor(monkeypatch, capsys):
+    """Left out, the suffix a second folder of the same second gets makes new_submission_folder
+    try the same name forever (deletion sweep, session 39): the runner stops it, says so, and
+    goes on to the next mutant."""
+    endless = ("utils/submission.py", '            out = out.with_name(out.name + "x")\n', "            pass\n",
+               "test_submission.py::test_each_run_gets_a_new_submission_folder_even_in_the_same_second")
+    monkeypatch.setattr(mutants, "MUTANTS", [endless, mutants.MUTANTS[26]])
+    assert mutants.run([0, 1], sys.executable, jobs=1, timeout=20) == {}
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["0", "HUNG"] and "still running after 20 s" in lines[0]
+    assert lines[1].split()[:2] == ["1", "caught"]
+
+
 def test_sweep_swaps_one_operator_on_lines_found_once_and_leaves_chain_tests_out():
     import ast
     swaps = mutants.operator_mutants()

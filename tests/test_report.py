@@ -65,6 +65,7 @@ def test_runs_table_lists_finished_kfold_failed_runs_and_survives_an_empty_folde
     rows = table.set_index("run")
     assert rows.loc["kfold", "folds"] == 3 and rows.loc["single", "folds"] == 0
     assert rows.loc["single", "changed"] == "cnn_epochs=6" and rows.loc["single", "minutes"] == 3.0
+    assert rows.loc["single", "submission"] == str(tmp_path / "subs" / "single")  # the folder of 07's files
     assert rows.loc["single", "test_macro_f1"] == SCORES["macro_f1"] and rows.loc["single", "valid_macro_f1"] == 0.61
     # the floors beside the scores, on the same bags (within-stage AUC / macro-F1 / sample-F1)
     assert rows.loc["single", "floor_prior"] == "0.771 / 0.556 / 0.601"
@@ -147,6 +148,7 @@ def test_report_shows_the_runs_scores_and_figures(tmp_path):
     html = write_report(work).read_text()
     assert "python -m utils.pipeline --profile demo --seed 3" in html and "cnn_epochs" in html
     assert 'href="executed/' not in html and "subs/single/submission_f1.csv" in html
+    assert "bag model, hidden test labels" in html and "bag model, validation split, thresholds 0.5" in html
     assert "3 term" in html and "http" not in html.replace("http-equiv", "")  # nothing to fetch
     for floor in ("stage prior", "thumbnails + logistic regression"):  # the floors beside the model
         assert f"floor: {floor}, hidden test" in html and f"floor: {floor}, out-of-fold" in html
@@ -209,6 +211,7 @@ def test_a_kfold_report_says_out_of_fold_and_shows_every_folds_cnn_row_and_figur
     plt.close(fig)
     html = write_report(work).read_text()
     assert "bag model, out-of-fold, every training bag, tuned thresholds" in html
+    assert "bag model, out-of-fold, every training bag, thresholds 0.5" in html  # what tuning bought
     assert "validation split" not in html
     for k in range(3):
         assert f"CNN alone, images averaged per bag (fold{k}, thresholds 0.5)" in html

@@ -290,3 +290,9 @@ def test_every_choice_the_notebooks_and_profiles_make_is_in_the_choices_table():
         assert declared[name] in CHOICES[name], name
         for profile in PROFILES:
             assert profile_parameters(profile).get(name, declared[name]) in CHOICES[name], (profile, name)
+
+
+def test_a_profile_name_with_a_typo_is_refused_naming_the_profiles():
+    assert profile_parameters("demo")["profile"] == "demo"
+    with pytest.raises(ValueError, match=r"profile 'dmeo' unknown; choose from \['cpu', 'demo', 'gpu', 'paper'\]"):
+        profile_parameters("dmeo")

@@ -283,3 +283,17 @@ def test_each_run_gets_a_new_submission_folder_even_in_the_same_second(tmp_path)
     assert new_submission_folder(tmp_path / "subs", "demo-seed1").name.startswith("demo-seed1-20")
     nested = new_submission_folder(tmp_path / "not/made/yet", "demo-seed0")  # --submissions in a new folder
     assert nested.is_dir() and nested.parent == tmp_path / "not/made/yet"
+
+
+def test_the_manifest_keeps_its_fields_and_the_versions_that_made_the_files(tmp_path):
+    import json
+    import platform
+
+    import torch
+
+    from utils.submission import write_manifest
+    path = write_manifest(tmp_path / "manifest.json", seed=3, source="bag+floor")
+    manifest = json.loads(path.read_text())
+    assert (manifest["seed"], manifest["source"]) == (3, "bag+floor")
+    assert manifest["environment"]["torch"] == torch.__version__
+    assert manifest["environment"]["python"] == platform.python_version()
