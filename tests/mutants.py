@@ -955,6 +955,25 @@ MUTANTS = [
      "test_data_path.py::test_seed_everything_repeats_pythons_numpys_and_torchs_global_draws"),
     ("utils/submission.py", "        Path(tmp).write_text(json.dumps(fields, indent=2, default=str))\n", "        pass\n",
      "test_submission.py::test_the_manifest_keeps_its_fields_and_the_versions_that_made_the_files"),
+    # Session 39, the third deletion sweep (synthetic, realism, pipeline).
+    ("utils/synthetic.py", '        _write_csv(tmp / "sample_submission.csv", ["Id", "labels"],\n'
+                           '                   [(b.gene_stage, "0") for b in test])\n', "        pass\n",
+     "test_synthetic.py::test_deterministic_for_a_seed_and_any_worker_count"),
+    ("utils/synthetic.py", '        _write_csv(tmp / "train/label_dict.csv", ["index", "term"], enumerate(facts.TERMS))\n',
+     "        pass\n", "test_synthetic.py::test_deterministic_for_a_seed_and_any_worker_count"),
+    ("utils/synthetic.py", '        _write_csv(tmp / "solution/train_views.csv", ["gene_stage", "views"],\n'
+                           '                   [(b.gene_stage, " ".join(b.views)) for b in train])\n', "        pass\n",
+     "test_synthetic.py::test_the_solution_files_give_each_images_view_in_the_order_of_its_bags_images"),
+    ("utils/synthetic.py", "            shutil.rmtree(tmp)\n", "            pass\n",
+     "test_synthetic.py::test_a_generation_that_fails_half_way_leaves_nothing_behind"),
+    ("utils/pipeline.py", '        set_status(work_dir, "running", label)\n', "        pass\n",
+     "test_pipeline_loop.py::test_k_folds_run_each_notebook_once_per_fold_written_in_order_with_its_parameters"),
+    ("utils/pipeline.py", "        if missing:  # it ran to its end", "        if False:  # it ran to its end",
+     "test_pipeline_loop.py::test_a_step_that_ends_without_its_files_stops_the_run_naming_them"),
+    ("utils/synthetic.py", "        p /= p.sum(1, keepdims=True)\n", "        pass\n",
+     "test_synthetic.py::test_a_first_label_is_drawn_in_proportion_to_its_weight_among_those_the_stage_allows"),
+    ("utils/synthetic.py", "        logits[:, ~allowed] = -np.inf\n", "        pass\n",
+     "test_synthetic.py::test_a_first_label_is_drawn_in_proportion_to_its_weight_among_those_the_stage_allows"),
 ]
 
 

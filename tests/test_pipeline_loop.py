@@ -26,9 +26,11 @@ def notebooks(monkeypatch):
     """Stand in for papermill: each call is recorded as (notebook, fold, parameters) and
     writes the notebook's artifacts. `folds_written` is how many folds 00's split holds (fewer
     than asked where the data has fewer genes); `fail_at` makes that step raise as a failing
-    cell would; `kernel_deaths[name]` times, that notebook's kernel dies before it starts."""
-    calls, setup = [], {"folds_written": 0, "fail_at": None, "kernel_deaths": {},
-                    "kernel_death": "Kernel died before replying to kernel_info"}
+    cell would; `kernel_deaths[name]` times, that notebook's kernel dies before it starts.
+    `statuses` holds the run's status (state, step) as each step found it; the notebook named
+    by `writes_nothing` ends without writing its artifacts."""
+    calls, setup = [], {"folds_written": 0, "fail_at": None, "kernel_deaths": {}, "writes_nothing": None,
+                    "kernel_death": "Kernel died before replying to kernel_info", "statuses": []}
 
     def execute(source, target, parameters, **options):
         name, fold = Path(source).stem, parameters.get("fold")
@@ -39,8 +41,10 @@ def notebooks(monkeypatch):
         if (name, fold) == setup["fail_at"]:
             raise pm.PapermillExecutionError(3, 3, "fit(...)", "RuntimeError", "loss is nan", [])
         work = Path(parameters["work_dir"])
+        status = read_json(work / "run.json")["status"]
+        setup["statuses"].append((status["state"], status["step"]))
         folder = work / f"fold{fold}" if name in PER_FOLD and fold is not None else work
-        for artifact in ARTIFACTS[name]:
+        for artifact in ARTIFACTS[name] if name != setup["writes_nothing"] else []:
             (folder / artifact).parent.mkdir(parents=True, exist_ok=True)
             (folder / artifact).write_text("{}" if artifact.endswith(".json") else f"{name} {fold}")
         if name == "00_demo_data":
@@ -74,6 +78,7 @@ def test_k_folds_run_each_notebook_once_per_fold_written_in_order_with_its_param
     out = capsys.readouterr().out
     labels = [line.split("] ")[1].split()[0] for line in out.splitlines() if line.startswith("[")]
     assert labels == [n if f is None or n not in PER_FOLD else f"{n}-fold{f}" for n, f in ran]
+    assert setup["statuses"] == [("running", label) for label in labels]  # a run killed there says where
     assert out.count("    note: 2 training genes cannot fill 3 folds") == 1  # after 00, once
     assert f"report: {work / 'report.html'}" in out
     assert "validated submission files:\n  F1:       s/f1.csv\n  AUC:      s/auc.csv" in out
@@ -120,6 +125,21 @@ def test_a_failing_step_stops_the_run_naming_its_copy_and_the_resume_command(not
     status = read_json(work / "run.json")["status"]
     assert (status["state"], status["step"], status["error"]) == ("failed", "03_cnn_tempering-fold1",
                                                                  "RuntimeError: loss is nan")
+
+
+def test_a_step_that_ends_without_its_files_stops_the_run_naming_them(notebooks, tmp_path, capsys):
+    calls, setup = notebooks
+    setup["folds_written"], setup["writes_nothing"] = 2, "04_feature_dump"
+    work = tmp_path / "w"
+    assert main(["--work", str(work), "--folds", "2"]) == 1
+    assert calls[-1][:2] == ("04_feature_dump", 0)  # 05 never started on features that are not there
+    err = capsys.readouterr().err
+    missing = "fold0/features/features.npy, fold0/preds/cnn_valid.npy, fold0/preds/cnn_test.npy"
+    assert f"FAILED: 04_feature_dump-fold0 ran to its end but did not write {missing}" in err
+    assert f"resume: python -m utils.pipeline --folds 2 --work {work} --from 04" in err
+    status = read_json(work / "run.json")["status"]
+    assert (status["state"], status["step"], status["error"]) == ("failed", "04_feature_dump-fold0",
+                                                                 f"did not write {missing}")
 
 
 @pytest.mark.parametrize("death", ["Kernel died before replying to kernel_info", "Kernel didn't respond in 60 seconds"])

@@ -8,6 +8,7 @@ import pytest
 from utils import facts
 from utils.data import read_competition
 from utils.labels import STAGES
+from utils.submission import validate_f1
 from utils.synthetic import (H, STYLES, W, _REGIONS, Renderer, _log_lift, _stratified_uniforms, embryo_frame,
                              generate, hidden_test_targets, labels_per_bag_distribution, main, make_bags,
                              sample_label_sets)
@@ -29,11 +30,32 @@ def test_deterministic_for_a_seed_and_any_worker_count(tmp_path):
     assert _digest(a) != _digest(c)
     comp = read_competition(a)  # passes validation
     assert len(comp.train) + len(comp.test) == 20
+    # as on Kaggle, a sample submission of every test bag, in the format the kit's own check accepts
+    validate_f1(a / "sample_submission.csv", [bag.gene_stage for bag in comp.test])
+    assert (a / "train/label_dict.csv").read_text().splitlines() == ["index,term"] + [
+        f"{i},{term}" for i, term in enumerate(facts.TERMS)]  # the terms file, though the kit has them too
     # An existing folder (someone's data, say) is never written over unless asked; no half-built copy is left
     with pytest.raises(FileExistsError, match="exists; pass overwrite=True"):
         generate(a, n_bags=20, seed=6, workers=1)
     assert _digest(a) == _digest(b) and sorted(p.name for p in tmp_path.iterdir()) == ["a", "c", "new"]
     assert _digest(generate(a, n_bags=20, seed=6, overwrite=True)) == _digest(c)  # default workers too
+
+
+def test_a_generation_that_fails_half_way_leaves_nothing_behind(tmp_path, monkeypatch):
+    """Images drawn, then the CSVs fail (a full disk, say): no half-built folder stays beside
+    the data, and an existing folder asked to be replaced is kept as it was."""
+    import utils.synthetic
+    old = generate(tmp_path / "old", n_bags=6, seed=1, workers=1)
+    before = _digest(old)
+
+    def full_disk(path, header, rows):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(utils.synthetic, "_write_csv", full_disk)
+    for out, overwrite in ((tmp_path / "new", False), (old, True)):
+        with pytest.raises(OSError, match="No space left"):
+            generate(out, n_bags=6, seed=2, workers=1, overwrite=overwrite)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["old"] and _digest(old) == before
 
 
 def test_the_command_line_writes_what_generate_writes_for_the_same_arguments(tmp_path, capsys):
@@ -143,6 +165,21 @@ def test_stratified_uniforms_put_one_draw_in_each_stratum():
     u = _stratified_uniforms(50, np.random.default_rng(0))
     assert np.array_equal(np.sort(np.floor(u * 50)), np.arange(50))
     assert not np.array_equal(np.floor(u * 50), np.arange(50))  # shuffled
+
+
+def test_a_first_label_is_drawn_in_proportion_to_its_weight_among_those_the_stage_allows():
+    """Before any co-occurrence (no lift), one label a bag: label j with probability
+    w_j / (sum of the allowed w), never one the stage does not allow, whatever its weight.
+    Stratified uniforms put each share within 1/n of it."""
+    from utils.synthetic import RATES, _draw_label_sets
+    stage, n = 3, 3000
+    allowed = RATES[STAGES.index(stage)] > 0
+    assert 0 < allowed.sum() < 30
+    w = np.arange(1.0, 31.0)  # weights for every label, the forbidden ones too
+    chosen = _draw_label_sets(stage, np.log(w), np.zeros((30, 30)), np.ones(n, dtype=int), np.random.default_rng(0))
+    assert (chosen.sum(1) == 1).all()
+    expected = np.where(allowed, w, 0) / w[allowed].sum()
+    assert np.abs(chosen.mean(0) - expected).max() <= 1.5 / n
 
 
 def test_a_small_set_gets_each_stages_label_counts_within_one():
@@ -450,6 +487,21 @@ def test_folds_and_granules_darken_the_tissue(relief, monkeypatch):
         inner = (slice(54, 74), slice(124, 196))  # clear of the blur at the patch's edges
         change = (darker - plain)[inner].mean(axis=(0, 1))
         assert (-44 < change).all() and (change < -30).all(), (k, change)
+
+
+def test_the_solution_files_give_each_images_view_in_the_order_of_its_bags_images(tmp_path):
+    import csv
+    folder = generate(tmp_path / "d", n_bags=20, seed=5, workers=1)
+    views = {}
+    for name in ("solution/test_labels.csv", "solution/train_views.csv"):
+        with open(folder / name) as f:
+            views |= {row["gene_stage"]: tuple(row["views"].split()) for row in csv.DictReader(f)}
+    comp = read_competition(folder, check_images=False)
+    assert sorted(views) == sorted(b.gene_stage for b in comp.train + comp.test)
+    for bag in make_bags(20, seed=5):
+        assert views[bag.gene_stage] == tuple(bag.views) and set(bag.views) <= {"lateral", "dorsal", "ventral"}
+    for bag in comp.train + comp.test:
+        assert len(views[bag.gene_stage]) == len(bag.images)
 
 
 def test_hidden_test_targets_are_the_generated_labels_in_the_order_asked(tmp_path):

@@ -453,19 +453,16 @@ class Renderer:
         return gaussian_filter(impulses, 2.5) * 2 * np.pi * 2.5**2 * 0.6
 
 
-def _render_chunk(args) -> list[tuple[str, str]]:
-    """Render and save the images of some bags; returns (split, file name) per image written."""
+def _render_chunk(args) -> None:
+    """Render and save the images of some bags."""
     seed, out_dir, bags, style = args
     renderer = Renderer(seed, style)
-    written = []
     for bag in bags:
         rng = np.random.default_rng([seed, 3, bag.index])
         folder = Path(out_dir) / ("train/train" if bag.split == "train" else "test/test")
         for j, view in enumerate(bag.views):
             name = f"insitu{bag.index:05d}{j:02d}.bmp"
             Image.fromarray(renderer.render(bag.stage, bag.labels, view, rng)).save(folder / name)
-            written.append((bag.split, name))
-    return written
 
 
 def _labels_str(labels) -> str:
