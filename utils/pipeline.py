@@ -30,7 +30,7 @@ from pathlib import Path
 
 from .choices import CHOICES, OPEN_CHOICES
 from .profiles import PROFILES, profile_parameters
-from .rundir import DamagedFile, read_json, write_json
+from .rundir import DamagedFile, missing_files, read_json, write_json
 from .runspec import (RunConflict, check_resume, command_line, effective, merge_run, record_step,
                       set_status, stored_run, write_run)
 
@@ -264,7 +264,7 @@ def run_chain(profile: str | None = None, data_dir=None, work_dir=None, seed: in
                               target) from None
         timings[label] = round(time.time() - t0, 1)
         write_json(timing_file, timings)
-        missing = [a for a in artifacts if not (work_dir / a).exists()]
+        missing = missing_files(work_dir, *artifacts)
         if missing:  # it ran to its end, but the next steps would fail on what it did not write
             raise step_failed(label, "ended without its files", f"did not write {', '.join(missing)}",
                               f"{label} ran to its end but did not write {', '.join(missing)}", target)

@@ -40,9 +40,14 @@ PRODUCED_BY = {
 }
 
 
+def missing_files(work_dir, *names) -> list[str]:
+    """Those of `names` (paths under `work_dir`) that are not there."""
+    return [n for n in names if not (Path(work_dir) / n).exists()]
+
+
 def require(work_dir, *names) -> None:
     """Fail early, naming the notebook that should have produced a missing artifact."""
-    missing = [n for n in names if not (Path(work_dir) / n).exists()]
+    missing = missing_files(work_dir, *names)
     if missing:
         producer = {n: PRODUCED_BY.get(re.sub(r"^fold\d+/", "", n), "?") for n in missing}
         hints = ", ".join(f"{n} (from {producer[n]})" for n in missing)
