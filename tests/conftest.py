@@ -77,11 +77,13 @@ def slice_by_genes(src, out, train_sizes=(5, 5, 4), test_sizes=(4, 3)) -> Path:
     return out
 
 
-def check_blend_and_thresholds(work, y, mask, p_model, p_floor, held_out: str) -> float:
+def check_blend_and_thresholds(work, y, mask, p_model, floors, held_out: str) -> float:
     """06's blend and thresholds, recomputed from the model's and the floor's predictions on the
-    bags that tune them (`held_out`: "valid" or "oof"): the weight that scored best there, the
-    saved blend at that weight, thresholds tuned on that blend, and 06's per-label table (the
-    report shows it) against sklearn's F1 of each label at those thresholds. Returns the weight."""
+    bags that tune them (`held_out`: "valid" or "oof"; `floors`: floor_for_run's pair, those
+    bags' and the test bags'): the weight that scored best there, the saved blends at that
+    weight (the test bags' too: 07 submits it), thresholds tuned on that blend, and 06's
+    per-label table (the report shows it) against sklearn's F1 of each label at those
+    thresholds. Returns the weight."""
     from sklearn.metrics import f1_score
 
     from utils.blend import choose_model_weight
@@ -89,10 +91,13 @@ def check_blend_and_thresholds(work, y, mask, p_model, p_floor, held_out: str) -
     from utils.thresholds import apply_thresholds, tune_thresholds
 
     tuned = read_json(Path(work) / "thresholds.json")
+    p_floor, p_floor_test = floors
     weight, _ = choose_model_weight(y, p_model, p_floor, mask)
     blended = np.load(Path(work) / f"preds/bag+floor_{held_out}.npy")
     assert tuned["model_weight"] == weight
     assert np.allclose(blended, weight * p_model + (1 - weight) * p_floor)
+    assert np.allclose(np.load(Path(work) / "preds/bag+floor_test.npy"),
+                       weight * np.load(Path(work) / "preds/bag_test.npy") + (1 - weight) * p_floor_test)
     assert np.allclose(tuned["thresholds"], tune_thresholds(y, blended, mask=mask))
     pred = apply_thresholds(blended, np.array(tuned["thresholds"]), mask)
     per_label = read_json(Path(work) / "scores/per_label.json")
@@ -120,13 +125,19 @@ def printed_by(executed_notebook) -> str:
                    if o.output_type == "stream" and o.name == "stdout")
 
 
-def check_explained_bags(work, executed_notebook, fold, n_bags: int = 4) -> None:
+def check_explained_bags(work, executed_notebook, fold, settings, n_bags: int = 4) -> None:
     """08's printed account of what its figures show, against the run's own files: n_bags
     distinct validation bags, each explained for its top predicted term (argmax of 05's
     probabilities) with the terms 07's rule predicts; each attention bag's image weights are
-    one per image of a bag of several, non-negative, summing to 1."""
+    one per image of a bag of several, those of 05's saved head (built from `settings`, the
+    run's BagSettings) in eval mode on the bag's features."""
     import re
 
+    import torch
+
+    from utils.cache import build_cache
+    from utils.engine import load_best
+    from utils.loaders import BagBatches
     from utils.rundir import fold_dir, load_run, read_json
     from utils.thresholds import apply_thresholds
 
@@ -147,10 +158,19 @@ def check_explained_bags(work, executed_notebook, fold, n_bags: int = 4) -> None
         assert [int(t) for t in re.findall(r"\d+", predicted)] == rule.tolist() and len(rule) >= 1
     weighted = re.findall(r"^(\S+): image weights \[([^\]]*)\]$", printed, re.M)
     assert len(weighted) == min(n_bags, sum(len(b.images) > 1 for b in valid)), printed
+    features = np.load(fold_dir(Path(work), fold) / "features/features.npy")
+    cache = build_cache(comp, work)
+    head = settings.build(features.shape[1])
+    load_best(head, fold_dir(Path(work), fold) / "bag")
     for name, weights in weighted:
         w = np.array([float(x) for x in weights.split(",")])
-        assert len(w) == len(by_name[name][1].images) > 1
-        assert (w >= 0).all() and w.sum() == pytest.approx(1, abs=1e-3 * len(w))
+        bag = by_name[name][1]
+        assert len(w) == len(bag.images) > 1
+        batch = next(iter(BagBatches(features, cache.bag_rows([bag]), bag.target[None],
+                                     bag.mask[None].astype(np.float32), 1)))
+        with torch.no_grad():
+            _, expected = head.eval()(batch["x"], batch["bag_mask"], return_attention=True)
+        assert w == pytest.approx(expected[0, :len(w)].numpy(), abs=5.1e-4), name  # printed to 3 places
 
 
 # Bytes a corrupted or hand-edited CSV holds: separators, quotes, brackets, digits, a NUL,

@@ -18,10 +18,12 @@ from utils.blend import floor_for_run
 from utils.cache import build_cache
 from utils.metrics import evaluate
 from utils.pipeline import ChainFailed, run_chain
+from utils.profiles import profile_parameters
 from utils.rundir import load_run, read_json
 from utils.submission import validate_f1
 from utils.synthetic import hidden_test_targets
 from utils.thresholds import apply_thresholds, tune_thresholds
+from utils.train import BagSettings
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
@@ -207,7 +209,8 @@ def test_explain_notebook_saves_its_figures(demo_run):
         assert min(grey.shape) > 150 and (grey < 128).mean() > 0.02 and grey.std() > 20, name
     # The attention weights shown are those of 05's own head, whose predictions were submitted.
     assert "attention weights of 05's attention head" in (work / "executed/08_explain.ipynb").read_text()
-    check_explained_bags(work, work / "executed/08_explain.ipynb", fold=0)  # K-fold mode: fold 0's models
+    check_explained_bags(work, work / "executed/08_explain.ipynb", fold=0,  # K-fold mode: fold 0's models
+                         settings=BagSettings.pick(profile_parameters("demo")))
 
 
 def test_kfold_mode_scores_every_training_bag_out_of_fold(demo_run):
@@ -231,8 +234,7 @@ def test_kfold_mode_scores_every_training_bag_out_of_fold(demo_run):
     # Thresholds come from all the out-of-fold bags (blended with the floor's out-of-fold
     # predictions at the weight that scored best there), tuned as 06 tunes them.
     y, m = _train_targets(work)
-    floor_oof = floor_for_run(work, build_cache(comp, work), n_folds=3)[0]
-    check_blend_and_thresholds(work, y, m, oof, floor_oof, "oof")
+    check_blend_and_thresholds(work, y, m, oof, floor_for_run(work, build_cache(comp, work), n_folds=3), "oof")
     # Each training history is a table of epochs, as 03 and 05 return it (no index column).
     for stage in ["cnn", "bag"]:
         assert (work / f"fold0/{stage}/history.csv").read_text().startswith("epoch,"), stage

@@ -22,6 +22,7 @@ from utils.pipeline import NOTEBOOK_DIR, declared_parameters, execute_step
 from utils.profiles import profile_parameters
 from utils.rundir import load_run, read_json
 from utils.submission import validate_auc, validate_f1
+from utils.train import BagSettings
 
 pytestmark = pytest.mark.slow
 DEMO = profile_parameters("demo")
@@ -44,7 +45,7 @@ def test_the_notebooks_run_in_order_with_their_own_defaults(tmp_path):
     y, m = np.stack([b.target for b in valid]), np.stack([b.mask for b in valid])
     cache = build_cache(comp, work)
     p_bag = np.load(work / "preds/bag_valid.npy")
-    check_blend_and_thresholds(work, y, m, p_bag, floor_for_run(work, cache)[0], "valid")
+    check_blend_and_thresholds(work, y, m, p_bag, floor_for_run(work, cache), "valid")
     assert read_json(work / "scores/bag_attention.json") == pytest.approx(evaluate(y, p_bag, mask=m))  # 05's print
     # 04's CNN-only baseline (the bag models' reference): each bag's image probabilities
     # averaged, zero where its stage cannot carry the label, and its score on the validation bags.
@@ -74,7 +75,8 @@ def test_the_notebooks_run_in_order_with_their_own_defaults(tmp_path):
     assert not (work / "cnn_compare").exists()  # Fig. 2's three extra CNNs only when asked
     assert (work / "figures/explain_attention.png").exists()
     assert "attention weights of 05's attention head" in (tmp_path / "executed/08_explain.ipynb").read_text()
-    check_explained_bags(work, tmp_path / "executed/08_explain.ipynb", fold=None)
+    check_explained_bags(work, tmp_path / "executed/08_explain.ipynb", fold=None,
+                         settings=BagSettings.pick(DEMO))  # the notebooks' defaults are the demo profile's
     # 01's sanity findings, counted here from the bags: the demo draws labels only where the
     # real data has them; test bags are other stages of some training genes; the validation
     # split holds whole genes out.

@@ -20,6 +20,9 @@ TINY = {"warmup_epochs": 1, "cnn_epochs": 2, "cnn_lr_T": 2, "gamma_T": 1, "tempe
 # with the fewest folds K-fold mode takes.
 COLOUR = {"cpu": {"in_chans": 3}}
 FOLDS = {"cpu": 2}
+# And with --device auto, as a user without a GPU may run it: 02 to 05 must each resolve it
+# (to the CPU here) before anything is moved to it.
+DEVICE = {"cpu": "auto"}
 
 
 def _check_submission(result, work):
@@ -35,9 +38,11 @@ def test_profile_runs_end_to_end(profile, small_dir, tmp_path):
     work = tmp_path / "w"
     overrides = {**TINY, **COLOUR.get(profile, {})}
     result = run_chain(profile, data_dir=small_dir, work_dir=work, overrides=overrides, extras=True,
-                       folds=FOLDS.get(profile), submission_dir=tmp_path / "subs", quiet=True)
+                       folds=FOLDS.get(profile), device=DEVICE.get(profile), submission_dir=tmp_path / "subs",
+                       quiet=True)
     manifest = _check_submission(result, work)
     params = manifest["parameters"]
+    assert params["device"] == DEVICE.get(profile, "cpu")  # the run asked for, as the notebooks got it
     folds = FOLDS.get(profile, PROFILES[profile]["n_folds"])
     for key, value in PROFILES[profile].items():  # the profile's values, except those overridden
         assert params[key] == {**overrides, "n_folds": folds}.get(key, value), key

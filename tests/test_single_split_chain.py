@@ -42,9 +42,8 @@ def test_single_split_mode_runs_and_another_seed_changes_it(tmp_path):
         assert not (work / "fold0").exists() and (work / "executed/05_bilstm.ipynb").exists()
         # The blend and thresholds come from the validation bags alone (no folds).
         y, m = np.stack([b.target for b in valid]), np.stack([b.mask for b in valid])
-        floor_valid = floor_for_run(work, build_cache(comp, work))[0]
         weights.append(check_blend_and_thresholds(work, y, m, np.load(work / "preds/bag_valid.npy"),
-                                                  floor_valid, "valid"))
+                                                  floor_for_run(work, build_cache(comp, work)), "valid"))
     # At weight 0 the blend is the floor itself, and the check above cannot tell them apart:
     # on this data seed 0 chose weight 0, seed 1 weight 0.5.
     assert any(w > 0 for w in weights), f"every run chose the floor alone: weights {weights}"
