@@ -9,6 +9,7 @@ in the code a test guards; the test files named beside it must fail with it in p
     python tests/mutants.py --sweep 50 --files utils/pipeline.py   # ... from these files only
     python tests/mutants.py --sweep 10 --files notebooks/05_bilstm.ipynb   # ... against the chains
     python tests/mutants.py --sweep 50 --delete   # 50 statements left out, one at a time
+    python tests/mutants.py --sweep 5 --delete --files notebooks/04_feature_dump.ipynb   # ... of a notebook's cells
 
 Each mutant is applied to a throwaway copy of the kit (a killed run leaves the tree as it
 was) and its tests run there on one thread, so each core takes a copy of its own. A mutant
@@ -26,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -974,6 +976,40 @@ MUTANTS = [
      "test_synthetic.py::test_a_first_label_is_drawn_in_proportion_to_its_weight_among_those_the_stage_allows"),
     ("utils/synthetic.py", "        logits[:, ~allowed] = -np.inf\n", "        pass\n",
      "test_synthetic.py::test_a_first_label_is_drawn_in_proportion_to_its_weight_among_those_the_stage_allows"),
+    # Session 40, a deletion sweep of the notebooks' cells (the file's JSON strings, as stored).
+    ("notebooks/06_threshold_tuning.ipynb",
+     '"        raise ValueError(f\\"split.csv has {n_folds_of(work_dir)} folds, not n_folds={n_folds}; rerun 00\\")\\n"',
+     '"        pass\\n"', "test_notebooks_alone.py::test_threshold_notebook_run_by_hand_refuses_a_fold_count_00_did_not_split"),
+    ("notebooks/00_demo_data.ipynb",
+     '"        raise FileNotFoundError(f\\"{data_dir} does not exist (pass the competition folder as data_dir)\\")\\n"',
+     '"        pass\\n"',
+     "test_notebooks_alone.py::test_the_first_notebook_told_not_to_build_data_names_the_folder_that_is_not_there"),
+    ("notebooks/05_bilstm.ipynb", '"    require(out_dir, \\"features/features.npy\\")\\n"', '"    pass\\n"',
+     "test_notebooks_alone.py::test_a_notebook_run_before_the_one_that_makes_its_inputs_names_them_and_their_notebook[05]"),
+    ("notebooks/06_threshold_tuning.ipynb",
+     '"    require(work_dir, f\\"preds/{base}_valid.npy\\", f\\"preds/{base}_test.npy\\")\\n"', '"    pass\\n"',
+     "test_notebooks_alone.py::test_a_notebook_run_before_the_one_that_makes_its_inputs_names_them_and_their_notebook[06]"),
+    ("notebooks/07_submission.ipynb",
+     '"require(work_dir, f\\"preds/{source}_test.npy\\", \\"thresholds.json\\", \\"data.json\\")\\n"', '"pass\\n"',
+     "test_notebooks_alone.py::test_a_notebook_run_before_the_one_that_makes_its_inputs_names_them_and_their_notebook[07]"),
+    ("notebooks/08_explain.ipynb", '"require(work_dir, \\"thresholds.json\\")\\n"', '"pass\\n"', "test_notebooks_alone.py::test_a_notebook_run_before_the_one_that_makes_its_inputs_names_them_and_their_notebook[08]"),
+    ("notebooks/06_threshold_tuning.ipynb",
+     '"    thresholds = tune_for_sample_f1(y_valid, p_valid, thresholds, mask=m_valid)\\n"', '"    pass\\n"',
+     "test_notebooks_alone.py::test_thresholds_for_sample_f1_refine_the_per_label_ones_on_the_validation_bags"),
+    ("notebooks/06_threshold_tuning.ipynb", '"    p_test = model_weight * p_test + (1 - model_weight) * floor_test\\n"',
+     '"    pass\\n"', "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),
+    ("notebooks/08_explain.ipynb", '"head.eval()\\n"', '"pass\\n"',
+     "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),
+    ("notebooks/08_explain.ipynb", '"    load_best(head, out_dir / \\"bag\\")\\n"', '"    pass\\n"',
+     "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),
+    ("notebooks/02_swav_warmup.ipynb", '"device = choose_device(device)\\n"', '"pass\\n"',
+     "test_profiles.py::test_profile_runs_end_to_end[cpu]"),
+    ("notebooks/03_cnn_tempering.ipynb", '"device = choose_device(device)\\n"', '"pass\\n"',
+     "test_profiles.py::test_profile_runs_end_to_end[cpu]"),
+    ("notebooks/04_feature_dump.ipynb", '"device = choose_device(device)\\n"', '"pass\\n"',
+     "test_profiles.py::test_profile_runs_end_to_end[cpu]"),
+    ("notebooks/05_bilstm.ipynb", '"device = choose_device(device)\\n"', '"pass\\n"',
+     "test_profiles.py::test_profile_runs_end_to_end[cpu]"),
 ]
 
 
@@ -999,11 +1035,13 @@ SLOW_TESTS = {p.name for p in (ROOT / "tests").glob("test_*.py")
 
 
 # What a swap in a notebook runs (--files notebooks/...): the checks of its parameters cell,
-# the demo chain and the checks of its outputs, every other profile's chain on 21 bags
-# (paper, gpu and cpu take branches the demo does not), then the notebooks stepped through
-# with their own defaults. About 8 minutes on one thread for a swap the demo chain catches,
-# 16 for a survivor.
-NOTEBOOK_TESTS = ("test_notebooks.py test_chain.py::test_chain_writes_validated_submissions_and_learns "
+# notebooks run alone on prepared folders, the demo chain and the checks of its outputs, every
+# other profile's chain on 21 bags (paper, gpu and cpu take branches the demo does not), then
+# the notebooks stepped through with their own defaults. About 8 minutes on one thread for a
+# swap the demo chain catches, 16 for a survivor.
+NOTEBOOK_TESTS = ("test_notebooks.py test_notebooks_alone.py "
+                  "test_chain.py::test_a_failing_notebook_stops_the_chain_naming_its_executed_copy "
+                  "test_chain.py::test_chain_writes_validated_submissions_and_learns "
                   "test_chain.py::test_kfold_mode_scores_every_training_bag_out_of_fold "
                   "test_chain.py::test_explain_notebook_saves_its_figures "
                   "test_chain.py::test_executed_notebooks_hold_no_stderr_and_no_warning test_profiles.py "
@@ -1050,36 +1088,53 @@ def statement_deletions(files=None) -> list[tuple[str, str, str, str]]:
     """One mutant per statement inside a function that a bug could leave out, made `pass`: a
     call whose result is not kept (`model.eval()`, `rng.shuffle(x)`), an in-place update, a
     name bound again (`x = x.clamp(0, 1)`), a raise, continue or break. A forgotten line is a
-    bug the operator swaps never make. Tested as operator_mutants tests each file."""
+    bug the operator swaps never make. Tested as operator_mutants tests each file; in a
+    notebook every code cell's statements count too (_notebook_deletions)."""
     import ast
 
     found = []
     for file, tests in _swept_files(files):
         if file.endswith(".ipynb"):
+            found += _notebook_deletions(file)
             continue
         source = (ROOT / file).read_text()
         lines = source.splitlines(keepends=True)
         for function in ast.walk(ast.parse(source)):
             if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                for node in _forgettable(function):
+                for node in _forgettable(function, _arguments(function)):
                     code = "".join(lines[node.lineno - 1:node.end_lineno])
                     indent = code[:len(code) - len(code.lstrip())]
-                    whole = code.strip() == ast.get_source_segment(source, node).strip()  # no `a; b`
-                    if whole and len(indent) == node.col_offset and source.count(code) == 1:
+                    if _one_statement(code) and len(indent) == node.col_offset and source.count(code) == 1:
                         found.append((file, code, indent + "pass\n", tests))
     return found
 
 
-def _forgettable(function) -> list:
-    """The statements of `function` (nested blocks included, nested functions on their own)
-    that statement_deletions leaves out one at a time; a name bound for the first time is
-    not one (its loss is a NameError, not a quiet bug)."""
+def _one_statement(lines: str) -> bool:
+    """`lines` hold one whole statement and nothing else but a comment (not `a; b`): made
+    `pass`, they leave out that statement only."""
+    import ast
+    import textwrap
+
+    try:
+        return len(ast.parse(textwrap.dedent(lines)).body) == 1
+    except SyntaxError:  # part of a statement
+        return False
+
+
+def _arguments(function) -> set[str]:
+    args = function.args
+    return {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg] if a}
+
+
+def _forgettable(block, bound: set[str]) -> list:
+    """The statements of `block` (a function or a notebook cell; nested blocks included, nested
+    functions on their own) that statement_deletions leaves out one at a time; a name bound for
+    the first time is not one (its loss is a NameError, not a quiet bug). `bound`: the names
+    bound before the block, updated with those it binds."""
     import ast
 
-    args = function.args
-    bound = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg] if a}
     picked = []
-    for node in sorted(_own_statements(function), key=lambda n: (n.lineno, n.col_offset)):
+    for node in sorted(_own_statements(block), key=lambda n: (n.lineno, n.col_offset)):
         targets = (node.targets if isinstance(node, ast.Assign) else
                    [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)) else
                    [item.optional_vars for item in node.items if item.optional_vars]
@@ -1124,6 +1179,50 @@ def _notebook_mutants(file: str) -> list[tuple[str, str, str, str]]:
             source = "".join(cell["source"])
             found += [(file, as_stored(line), as_stored(mutant), NOTEBOOK_TESTS)
                       for line, mutant in _line_swaps(source, lambda line: text.count(as_stored(line)) == 1)]
+    return found
+
+
+# A call on one of these only shows something (a printed line, a plot being drawn): left out
+# of a notebook, the run computes and writes the same files, and a reader sees it at once.
+SHOWN_ONLY = {"print", "display", "plt", "fig", "ax", "axes", "sns"}
+
+
+def _notebook_deletions(file: str) -> list[tuple[str, str, str, str]]:
+    """statement_deletions in a notebook: each forgettable statement of a code cell (a name
+    bound in an earlier cell counts as bound), as the .ipynb text stores its lines, made `pass`;
+    tested by NOTEBOOK_TESTS. Not drawn: what only shows something (a call on SHOWN_ONLY, a
+    figure drawn by one) and a cell's last expression, the value Jupyter shows."""
+    import ast
+    import json
+
+    def as_stored(line):
+        return json.dumps(line, ensure_ascii=False)
+
+    def root_name(node):  # axes[0].set_title(...) -> "axes"
+        while isinstance(node, (ast.Call, ast.Attribute, ast.Subscript)):
+            node = node.func if isinstance(node, ast.Call) else node.value
+        return node.id if isinstance(node, ast.Name) else None
+
+    text = (ROOT / file).read_text()
+    found, bound = [], set()
+    for cell in json.loads(text)["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        lines, source = cell["source"], "".join(cell["source"])
+        tree = ast.parse(source)
+        blocks = [(tree, bound)] + [(f, _arguments(f)) for f in ast.walk(tree)
+                                    if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        for block, names in blocks:
+            for node in _forgettable(block, names):
+                shows = isinstance(node, (ast.Expr, ast.Assign)) and root_name(node.value) in SHOWN_ONLY
+                if shows or isinstance(node, ast.Expr) and node is tree.body[-1]:
+                    continue
+                kept = lines[node.lineno - 1:node.end_lineno]
+                indent = kept[0][:len(kept[0]) - len(kept[0].lstrip())]
+                code = ",\n    ".join(as_stored(line) for line in kept)  # nbformat: one line a string
+                if _one_statement("".join(kept)) and len(indent) == node.col_offset and text.count(code) == 1:
+                    mutant = as_stored(indent + "pass" + ("\n" if kept[-1].endswith("\n") else ""))
+                    found.append((file, code, mutant, NOTEBOOK_TESTS))
     return found
 
 
@@ -1203,11 +1302,23 @@ def run(numbers, python: str, jobs: int = 1, timeout: float = HANG_SECONDS) -> l
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             for i, (verdict, summary) in pool.map(try_mutant, numbers):
                 file, code, mutant, _ = MUTANTS[i]
+                code, mutant = _as_code(file, code), _as_code(file, mutant)
                 shown = mutant.strip() if mutant.strip() != "pass" else "left out: " + code.strip()
                 print(f"{i:3d} {verdict:<8} {file}: {shown[:60]!r} ({summary})", flush=True)
                 if verdict not in ("caught", "HUNG"):
                     survivors[i] = verdict
     return survivors
+
+
+def _as_code(file: str, text: str) -> str:
+    """A table entry's code or mutant as Python where it is a notebook's whole JSON strings
+    (a sweep's); else as written."""
+    import json
+
+    try:
+        return "".join(json.loads(f"[{text}]")) if file.endswith(".ipynb") else text
+    except ValueError:  # part of a string, as the table's notebook entries are
+        return text
 
 
 def _run_mutant(copy: Path, i: int, python: str, env: dict, timeout: float = HANG_SECONDS) -> tuple[str, str]:
@@ -1220,6 +1331,7 @@ def _run_mutant(copy: Path, i: int, python: str, env: dict, timeout: float = HAN
     source = path.read_text()
     path.write_text(source.replace(code, mutant))
     try:  # python -m puts the copy first on sys.path, ahead of an editable install
+        start = time.monotonic()
         done = subprocess.run([python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
                                f"--basetemp={copy.parent / (copy.name + '-tmp')}",  # its own, beside its copy
                                *(f"tests/{t}" for t in tests.split())],
@@ -1233,7 +1345,7 @@ def _run_mutant(copy: Path, i: int, python: str, env: dict, timeout: float = HAN
     # collection error, 3 internal, 4 usage: conftest.py could not import, 5 none collected)
     verdict = {0: "SURVIVED", 1: "caught"}.get(done.returncode, "BROKE")
     said = lines or done.stderr.strip().splitlines() or ["no output"]  # a conftest error is on stderr
-    return verdict, said[-1][-120:]
+    return verdict, f"{said[-1][-120:]}; {time.monotonic() - start:.0f} s"
 
 
 def main(argv=None) -> int:

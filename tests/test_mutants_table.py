@@ -88,11 +88,12 @@ def test_a_notebook_sweep_swaps_code_cells_as_the_file_stores_them():
 def test_a_deletion_sweep_leaves_out_one_forgettable_statement_at_a_time(tmp_path, monkeypatch):
     """By hand: calls kept for their effect, updates, names bound again, raise and continue are
     made `pass`, one at a time at their own indentation; a first binding (a NameError, not a
-    quiet bug), a return, a docstring and a line holding two statements are not."""
+    quiet bug), a return, a docstring and a line holding two statements are not; a comment
+    beside a statement goes with it."""
     source = '''def scale(x, rng):
     """Why."""
     y = x + 1
-    y = y.clip(0, 1)
+    y = y.clip(0, 1)  # why
     rng.shuffle(
         y)
     y += 1
@@ -115,7 +116,7 @@ def test_a_deletion_sweep_leaves_out_one_forgettable_statement_at_a_time(tmp_pat
     monkeypatch.setattr(mutants, "ROOT", tmp_path)
     monkeypatch.setattr(mutants, "MUTANTS", [("utils/x.py", "y += 1", "y -= 1", "test_x.py::test_one")])
     monkeypatch.setattr(mutants, "SWEEP_ALSO", {"utils/x.py": "test_y.py"})
-    left_out = ["    y = y.clip(0, 1)\n", "    rng.shuffle(\n        y)\n", "    y += 1\n",
+    left_out = ["    y = y.clip(0, 1)  # why\n", "    rng.shuffle(\n        y)\n", "    y += 1\n",
                 '        raise ValueError("bad")\n', "            continue\n", "        w = w * 2\n",
                 "        z = z - 1\n"]
     deletions = mutants.statement_deletions()
@@ -140,3 +141,34 @@ def test_the_kits_deletions_are_whole_statements_found_once():
                                       ast.Continue, ast.Break)), (file, code)
         ast.parse(source.replace(code, mutant))
         assert tests and not set(tests.split()) & mutants.SLOW_TESTS
+
+
+def test_a_notebook_deletion_sweep_leaves_out_cell_statements_as_the_file_stores_them(tmp_path, monkeypatch):
+    """By hand: in a code cell, a name bound in an earlier cell bound again, a call kept for its
+    effect, a statement over two lines and one inside a function are made `pass`; a first
+    binding, a call or figure that only shows something, and the cell's shown value are not."""
+    import ast
+    import json
+
+    import nbformat
+    cells = [nbformat.v4.new_markdown_cell("model.eval()"),  # text, not code
+             nbformat.v4.new_code_cell("x = 1\ny = 2"),
+             nbformat.v4.new_code_cell("x = x + 1\nmodel.eval()\nprint(x)\nfig, ax = plt.subplots()\n"
+                                       "ax.set_title('t')\ntotal = (x +\n         y)\ntotal = (x +\n         y * 2)\n"
+                                       "def f(a):\n    a = a * 2\n    return a\nx")]
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "notebooks" / "x.ipynb")
+    monkeypatch.setattr(mutants, "ROOT", tmp_path)
+    deletions = mutants.statement_deletions(["notebooks/x.ipynb"])
+    left_out = [[json.loads(s) for s in code.split(",\n    ")] for _, code, _, _ in deletions]
+    assert left_out == [["x = x + 1\n"], ["model.eval()\n"], ["total = (x +\n", "         y * 2)\n"], ["    a = a * 2\n"]]
+    text = (tmp_path / "notebooks" / "x.ipynb").read_text()
+    for (file, code, mutant, tests), lines in zip(deletions, left_out):
+        assert (file, tests) == ("notebooks/x.ipynb", mutants.NOTEBOOK_TESTS)
+        assert text.count(code) == 1
+        assert mutants._as_code(file, code) == "".join(lines)  # as the runner's lines show it
+        cell = json.loads(text.replace(code, mutant))["cells"][2]  # still a notebook, that cell changed
+        source = "".join(cell["source"])
+        assert source == cells[2].source.replace("".join(lines), lines[0][:len(lines[0]) - len(lines[0].lstrip())]
+                                                 + "pass\n", 1)
+        ast.parse(source)
