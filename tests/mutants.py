@@ -992,7 +992,8 @@ MUTANTS = [
     ("notebooks/07_submission.ipynb",
      '"require(work_dir, f\\"preds/{source}_test.npy\\", \\"thresholds.json\\", \\"data.json\\")\\n"', '"pass\\n"',
      "test_notebooks_alone.py::test_a_notebook_run_before_the_one_that_makes_its_inputs_names_them_and_their_notebook[07]"),
-    ("notebooks/08_explain.ipynb", '"require(work_dir, \\"thresholds.json\\")\\n"', '"pass\\n"', "test_notebooks_alone.py::test_a_notebook_run_before_the_one_that_makes_its_inputs_names_them_and_their_notebook[08]"),
+    ("notebooks/08_explain.ipynb", '"require(work_dir, \\"thresholds.json\\")\\n"', '"pass\\n"',
+     "test_notebooks_alone.py::test_a_notebook_run_before_the_one_that_makes_its_inputs_names_them_and_their_notebook[08]"),
     ("notebooks/06_threshold_tuning.ipynb",
      '"    thresholds = tune_for_sample_f1(y_valid, p_valid, thresholds, mask=m_valid)\\n"', '"    pass\\n"',
      "test_notebooks_alone.py::test_thresholds_for_sample_f1_refine_the_per_label_ones_on_the_validation_bags"),
@@ -1169,17 +1170,21 @@ def _notebook_mutants(file: str) -> list[tuple[str, str, str, str]]:
     line (a JSON string), tested by the chains that run it: NOTEBOOK_TESTS."""
     import json
 
-    def as_stored(line):  # how nbformat writes a source line: a JSON string, UTF-8 kept
-        return json.dumps(line, ensure_ascii=False)
-
     text = (ROOT / file).read_text()
     found = []
     for cell in json.loads(text)["cells"]:
         if cell["cell_type"] == "code":
             source = "".join(cell["source"])
-            found += [(file, as_stored(line), as_stored(mutant), NOTEBOOK_TESTS)
-                      for line, mutant in _line_swaps(source, lambda line: text.count(as_stored(line)) == 1)]
+            found += [(file, _as_stored(line), _as_stored(mutant), NOTEBOOK_TESTS)
+                      for line, mutant in _line_swaps(source, lambda line: text.count(_as_stored(line)) == 1)]
     return found
+
+
+def _as_stored(line: str) -> str:
+    """A notebook's source line as nbformat writes it: a JSON string, UTF-8 kept."""
+    import json
+
+    return json.dumps(line, ensure_ascii=False)
 
 
 # A call on one of these only shows something (a printed line, a plot being drawn): left out
@@ -1194,9 +1199,6 @@ def _notebook_deletions(file: str) -> list[tuple[str, str, str, str]]:
     figure drawn by one) and a cell's last expression, the value Jupyter shows."""
     import ast
     import json
-
-    def as_stored(line):
-        return json.dumps(line, ensure_ascii=False)
 
     def root_name(node):  # axes[0].set_title(...) -> "axes"
         while isinstance(node, (ast.Call, ast.Attribute, ast.Subscript)):
@@ -1219,9 +1221,9 @@ def _notebook_deletions(file: str) -> list[tuple[str, str, str, str]]:
                     continue
                 kept = lines[node.lineno - 1:node.end_lineno]
                 indent = kept[0][:len(kept[0]) - len(kept[0].lstrip())]
-                code = ",\n    ".join(as_stored(line) for line in kept)  # nbformat: one line a string
+                code = ",\n    ".join(_as_stored(line) for line in kept)  # a statement's lines, as stored
                 if _one_statement("".join(kept)) and len(indent) == node.col_offset and text.count(code) == 1:
-                    mutant = as_stored(indent + "pass" + ("\n" if kept[-1].endswith("\n") else ""))
+                    mutant = _as_stored(indent + "pass" + ("\n" if kept[-1].endswith("\n") else ""))
                     found.append((file, code, mutant, NOTEBOOK_TESTS))
     return found
 
