@@ -125,12 +125,54 @@ def printed_by(executed_notebook) -> str:
                    if o.output_type == "stream" and o.name == "stdout")
 
 
-def check_explained_bags(work, executed_notebook, fold, settings, n_bags: int = 4) -> None:
-    """08's printed account of what its figures show, against the run's own files: n_bags
-    distinct validation bags, each explained for its top predicted term (argmax of 05's
-    probabilities) with the terms 07's rule predicts; each attention bag's image weights are
-    one per image of a bag of several, those of 05's saved head (built from `settings`, the
-    run's BagSettings) in eval mode on the bag's features."""
+EXPLAINED = (r"^(\S+): guided grad for term (\d+) \(p = ([\d.]+)\); "
+             r"true terms \[([\d, ]*)\], predicted \[([\d, ]*)\]$")  # 08's line for each bag it shows
+
+
+def check_explained_maps(work, executed_notebook, fold, params) -> None:
+    """The maps 08 keeps beside its figures (`params`: the run's parameters), one per bag in
+    the order it printed them, on each bag's first image as 03 and 04 see it: guided gradients
+    of 03's best CNN for the bag's explained term, and heat maps of 02's warm-up backbone (of
+    the CNN when there was no warm-up)."""
+    import re
+
+    import torch
+
+    from utils.augment import EvalTransform
+    from utils.cache import build_cache
+    from utils.engine import load_best, load_checkpoint
+    from utils.explain import guided_backprop, layer_heatmap
+    from utils.models import build_backbone
+    from utils.rundir import fold_dir, load_run
+
+    explained = re.findall(EXPLAINED, printed_by(executed_notebook), re.M)
+    comp, _, valid = load_run(work, fold)
+    first = {b.gene_stage: b.images[:1] for b in valid}
+    cache = build_cache(comp, work, mode="L" if params["in_chans"] == 1 else "RGB")
+    transform = EvalTransform(resize_hw=tuple(params["resize_hw"]), out_hw=tuple(params["out_hw"]),
+                              grayscale=params["in_chans"] == 1)
+    x = transform(torch.from_numpy(np.concatenate([cache.array[cache.rows("train", first[name])]
+                                                    for name, *_ in explained])))
+    cnn, warm = (build_backbone(params["backbone"], in_chans=params["in_chans"]) for _ in range(2))
+    load_best(cnn, fold_dir(Path(work), fold) / "cnn")
+    if params["warmup_method"] == "none":  # 02 trained nothing: 08 maps the CNN's layer
+        warm = cnn
+    else:
+        warm.load_state_dict(load_checkpoint(Path(work) / "warmup/backbone.pt"))
+    saliency = np.load(Path(work) / "explain/guided_backprop.npy")
+    assert len(explained) >= 1 and saliency.shape == (len(explained), *params["out_hw"])
+    for i, (name, label, *_) in enumerate(explained):
+        assert np.allclose(saliency[i], guided_backprop(cnn, x[i:i + 1], int(label))[0].numpy(), atol=1e-5), name
+    heat = layer_heatmap(warm, x, params.get("heatmap_layer"))  # None: the notebook's default layer
+    assert np.allclose(np.load(Path(work) / "explain/warmup_heatmaps.npy"), heat.numpy(), atol=1e-5)
+
+
+def check_explained_bags(work, executed_notebook, fold, params, n_bags: int = 4) -> None:
+    """08's printed account of what its figures show, against the run's own files (`params`:
+    the run's parameters): n_bags distinct validation bags, each explained for its top
+    predicted term (argmax of 05's probabilities) with the terms 07's rule predicts, the maps
+    kept (check_explained_maps); each attention bag's image weights are one per image of a bag
+    of several, those of 05's saved head in eval mode on the bag's features."""
     import re
 
     import torch
@@ -140,14 +182,14 @@ def check_explained_bags(work, executed_notebook, fold, settings, n_bags: int = 
     from utils.loaders import BagBatches
     from utils.rundir import fold_dir, load_run, read_json
     from utils.thresholds import apply_thresholds
+    from utils.train import BagSettings
 
     printed = printed_by(executed_notebook)
     comp, _, valid = load_run(work, fold)
     by_name = {b.gene_stage: (i, b) for i, b in enumerate(valid)}
     p_valid = np.load(fold_dir(Path(work), fold) / "preds/bag_valid.npy")
     thresholds = np.array(read_json(Path(work) / "thresholds.json")["thresholds"])
-    explained = re.findall(r"^(\S+): guided grad for term (\d+) \(p = ([\d.]+)\); "
-                           r"true terms \[([\d, ]*)\], predicted \[([\d, ]*)\]$", printed, re.M)
+    explained = re.findall(EXPLAINED, printed, re.M)
     assert len(explained) == min(n_bags, len(valid)), printed
     assert len({name for name, *_ in explained}) == len(explained)  # no bag twice
     for name, label, p, true, predicted in explained:
@@ -156,11 +198,12 @@ def check_explained_bags(work, executed_notebook, fold, settings, n_bags: int = 
         assert [int(t) for t in re.findall(r"\d+", true)] == list(bag.labels)
         rule = np.flatnonzero(apply_thresholds(p_valid[i][None], thresholds, bag.mask[None])[0])
         assert [int(t) for t in re.findall(r"\d+", predicted)] == rule.tolist() and len(rule) >= 1
+    check_explained_maps(work, executed_notebook, fold, params)
+    cache = build_cache(comp, work)
     weighted = re.findall(r"^(\S+): image weights \[([^\]]*)\]$", printed, re.M)
     assert len(weighted) == min(n_bags, sum(len(b.images) > 1 for b in valid)), printed
     features = np.load(fold_dir(Path(work), fold) / "features/features.npy")
-    cache = build_cache(comp, work)
-    head = settings.build(features.shape[1])
+    head = BagSettings.pick(params).build(features.shape[1])
     load_best(head, fold_dir(Path(work), fold) / "bag")
     for name, weights in weighted:
         w = np.array([float(x) for x in weights.split(",")])

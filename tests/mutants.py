@@ -1011,6 +1011,15 @@ MUTANTS = [
      "test_profiles.py::test_profile_runs_end_to_end[cpu]"),
     ("notebooks/05_bilstm.ipynb", '"device = choose_device(device)\\n"', '"pass\\n"',
      "test_profiles.py::test_profile_runs_end_to_end[cpu]"),
+    ("notebooks/08_explain.ipynb", '"load_best(cnn, out_dir / \\"cnn\\")\\n"', '"pass\\n"',
+     "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),
+    ("notebooks/08_explain.ipynb",
+     '"    warm.load_state_dict(load_checkpoint(work_dir / \\"warmup/backbone.pt\\"))\\n"', '"    pass\\n"',
+     "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),
+    ("notebooks/06_threshold_tuning.ipynb",
+     '"check_choice(\\"threshold_objective\\", threshold_objective)  # a typo would tune for macro-F1\\n"',
+     '"pass\\n"',
+     "test_notebooks_alone.py::test_threshold_notebook_run_by_hand_refuses_an_objective_it_does_not_know"),
 ]
 
 
@@ -1044,6 +1053,7 @@ NOTEBOOK_TESTS = ("test_notebooks.py test_notebooks_alone.py "
                   "test_chain.py::test_a_failing_notebook_stops_the_chain_naming_its_executed_copy "
                   "test_chain.py::test_chain_writes_validated_submissions_and_learns "
                   "test_chain.py::test_kfold_mode_scores_every_training_bag_out_of_fold "
+                  "test_chain.py::test_stacking_on_out_of_fold_probabilities_runs_from_05 "
                   "test_chain.py::test_explain_notebook_saves_its_figures "
                   "test_chain.py::test_executed_notebooks_hold_no_stderr_and_no_warning test_profiles.py "
                   "test_interactive.py")

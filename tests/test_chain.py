@@ -18,12 +18,10 @@ from utils.blend import floor_for_run
 from utils.cache import build_cache
 from utils.metrics import evaluate
 from utils.pipeline import ChainFailed, run_chain
-from utils.profiles import profile_parameters
 from utils.rundir import load_run, read_json
 from utils.submission import validate_f1
 from utils.synthetic import hidden_test_targets
 from utils.thresholds import apply_thresholds, tune_thresholds
-from utils.train import BagSettings
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
@@ -210,7 +208,7 @@ def test_explain_notebook_saves_its_figures(demo_run):
     # The attention weights shown are those of 05's own head, whose predictions were submitted.
     assert "attention weights of 05's attention head" in (work / "executed/08_explain.ipynb").read_text()
     check_explained_bags(work, work / "executed/08_explain.ipynb", fold=0,  # K-fold mode: fold 0's models
-                         settings=BagSettings.pick(profile_parameters("demo")))
+                         params=read_json(result["manifest"])["parameters"])
 
 
 def test_kfold_mode_scores_every_training_bag_out_of_fold(demo_run):

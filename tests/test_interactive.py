@@ -22,7 +22,6 @@ from utils.pipeline import NOTEBOOK_DIR, declared_parameters, execute_step
 from utils.profiles import profile_parameters
 from utils.rundir import load_run, read_json
 from utils.submission import validate_auc, validate_f1
-from utils.train import BagSettings
 
 pytestmark = pytest.mark.slow
 DEMO = profile_parameters("demo")
@@ -76,7 +75,7 @@ def test_the_notebooks_run_in_order_with_their_own_defaults(tmp_path):
     assert (work / "figures/explain_attention.png").exists()
     assert "attention weights of 05's attention head" in (tmp_path / "executed/08_explain.ipynb").read_text()
     check_explained_bags(work, tmp_path / "executed/08_explain.ipynb", fold=None,
-                         settings=BagSettings.pick(DEMO))  # the notebooks' defaults are the demo profile's
+                         params=DEMO)  # the notebooks' defaults are the demo profile's
     # 01's sanity findings, counted here from the bags: the demo draws labels only where the
     # real data has them; test bags are other stages of some training genes; the validation
     # split holds whole genes out.

@@ -15,6 +15,18 @@ def _run(notebook: str, work, executed, **parameters) -> None:
                  {"work_dir": str(work), **parameters})
 
 
+def _predictions_to_tune(work, comp):
+    """05's predictions as 06 reads them, made up here: the validation bags' targets and stage
+    masks and their predictions (informative, not perfect); the test bags' are noise."""
+    _, _, valid = load_run(work)
+    y, mask = np.stack([b.target for b in valid]), np.stack([b.mask for b in valid])
+    rng = np.random.default_rng(0)
+    p_valid = np.clip(0.5 * y + 0.6 * rng.random(y.shape), 0, 1).astype(np.float32)
+    save_array(work / "preds/bag_valid.npy", p_valid)
+    save_array(work / "preds/bag_test.npy", rng.random((len(comp.test), y.shape[1]), dtype=np.float32))
+    return y, mask, p_valid
+
+
 def test_the_first_notebook_told_not_to_build_data_names_the_folder_that_is_not_there(tmp_path_factory):
     work = tmp_path_factory.mktemp("work")
     with pytest.raises(pm.PapermillExecutionError,
@@ -50,16 +62,24 @@ def test_threshold_notebook_run_by_hand_refuses_a_fold_count_00_did_not_split(kf
     assert sorted((p, p.read_bytes()) for p in work.rglob("*") if p.is_file()) == before
 
 
+def test_threshold_notebook_run_by_hand_refuses_an_objective_it_does_not_know(kfold_work, tmp_path_factory):
+    """A typo in threshold_objective (the pipeline refuses it before a run; a user editing the
+    parameters cell gets no such check) stops 06 at once, naming the choices, rather than
+    tuning for macro-F1 under the typo's name: the blend with the floor is not saved either."""
+    work, comp = kfold_work
+    _predictions_to_tune(work, comp)
+    before = sorted((p, p.read_bytes()) for p in work.rglob("*") if p.is_file())
+    with pytest.raises(pm.PapermillExecutionError,
+                       match=r"threshold_objective 'samples' unknown; choose from \('macro', 'sample'\)"):
+        _run("06_threshold_tuning", work, tmp_path_factory.mktemp("executed"), threshold_objective="samples")
+    assert sorted((p, p.read_bytes()) for p in work.rglob("*") if p.is_file()) == before
+
+
 def test_thresholds_for_sample_f1_refine_the_per_label_ones_on_the_validation_bags(kfold_work, tmp_path_factory):
     """threshold_objective="sample" (no profile sets it): 06 saves the per-label F1 thresholds
     refined by coordinate ascent on sample-F1, as utils.thresholds computes them here."""
     work, comp = kfold_work
-    _, _, valid = load_run(work)
-    y, mask = np.stack([b.target for b in valid]), np.stack([b.mask for b in valid])
-    rng = np.random.default_rng(0)
-    p_valid = np.clip(0.5 * y + 0.6 * rng.random(y.shape), 0, 1).astype(np.float32)
-    save_array(work / "preds/bag_valid.npy", p_valid)
-    save_array(work / "preds/bag_test.npy", rng.random((len(comp.test), y.shape[1]), dtype=np.float32))
+    y, mask, p_valid = _predictions_to_tune(work, comp)
     _run("06_threshold_tuning", work, tmp_path_factory.mktemp("executed"), source="bag", threshold_objective="sample")
     tuned = read_json(work / "thresholds.json")
     per_label = tune_thresholds(y, p_valid, mask=mask)

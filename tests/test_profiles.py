@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import check_explained_maps
 
 from utils.pipeline import run_chain
 from utils.profiles import PROFILES
@@ -49,6 +50,8 @@ def test_profile_runs_end_to_end(profile, small_dir, tmp_path):
     assert read_json(work / "data.json")["cache"].startswith("images-RGB-" if profile in COLOUR else "images-L-")
     executed = {p.stem for p in (work / "executed").glob("*.ipynb")}
     assert "08_explain" in executed  # --extras ran after 07
+    # Its maps: of fold 0's CNN in K-fold mode, of colour images, of the CNN without a warm-up.
+    check_explained_maps(work, work / "executed/08_explain.ipynb", 0 if folds >= 2 else None, params)
     if folds >= 2:
         assert {f"05_bilstm-fold{k}" for k in range(folds)} <= executed and f"05_bilstm-fold{folds}" not in executed
         assert len(np.load(work / "preds/bag_oof.npy")) == len(load_run(work)[0].train)  # 06 tuned out of fold

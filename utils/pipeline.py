@@ -48,7 +48,8 @@ CHAIN = [
 ]
 PER_FOLD = {"03_cnn_tempering", "04_feature_dump", "05_bilstm"}  # run once per fold
 EXTRAS = [  # run with --extras, or by starting at them
-    ("08_explain", ["figures/explain_guided_backprop.png", "figures/explain_attention.png"]),
+    ("08_explain", ["figures/explain_guided_backprop.png", "figures/explain_attention.png",
+                    "explain/guided_backprop.npy", "explain/warmup_heatmaps.npy"]),
 ]
 
 
