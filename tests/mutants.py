@@ -1024,6 +1024,8 @@ MUTANTS = [
      '"check_choice(\\"threshold_objective\\", threshold_objective)  # a typo would tune for macro-F1\\n"',
      '"pass\\n"',
      "test_notebooks_alone.py::test_threshold_notebook_run_by_hand_refuses_an_objective_it_does_not_know"),
+    ("utils/swav.py", "        log_q = log_q - torch.logsumexp(log_q, dim=0, keepdim=True)\n", "        pass\n",
+     "test_models.py"),
 ]
 
 

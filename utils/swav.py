@@ -15,14 +15,15 @@ from torch import nn
 
 @torch.no_grad()
 def sinkhorn(scores: torch.Tensor, eps: float = 0.05, n_iters: int = 3) -> torch.Tensor:
-    """Soft codes (B, K): rows sum to 1, columns to about B / K (exactly after each column step).
+    """Soft codes (B, K): rows sum to 1, columns to about B / K (each prototype equally used).
 
-    Computed in log space, so sharp scores (large / eps) cannot underflow to 0/0.
+    Computed in log space, so sharp scores (large / eps) cannot underflow to 0/0. Columns are
+    scaled to equal sums, then rows to 1; a column target of B / K instead of 1 would be a
+    constant that the row step removes, so it is left out.
     """
     log_q = scores.float() / eps  # (B, K)
-    b, k = log_q.shape
     for _ in range(n_iters):
-        log_q = log_q - torch.logsumexp(log_q, dim=0, keepdim=True) + torch.log(torch.tensor(b / k))
+        log_q = log_q - torch.logsumexp(log_q, dim=0, keepdim=True)
         log_q = log_q - torch.logsumexp(log_q, dim=1, keepdim=True)
     return log_q.exp()
 
