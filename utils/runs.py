@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .atomic import atomic_path
 from .rundir import read_json
 
 METRICS = ["auc_within_stage", "macro_f1", "sample_f1", "score"]
@@ -117,7 +118,8 @@ def main(argv=None) -> int:
         print(f"no runs found in {args.runs_dir} (a run is a folder with run.json)")
         return 0
     if args.csv:
-        table.to_csv(args.csv, index=False)
+        with atomic_path(args.csv) as tmp:  # an older table there stays whole if this write fails
+            table.to_csv(tmp, index=False)
     shown = table.drop(columns=[c for c in table.columns if table[c].isna().all()])
     with pd.option_context("display.width", 250, "display.max_colwidth", 60):
         print(shown.to_string(index=False, na_rep="-", float_format=lambda v: f"{v:.3f}"))
