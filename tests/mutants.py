@@ -1026,6 +1026,23 @@ MUTANTS = [
      "test_notebooks_alone.py::test_threshold_notebook_run_by_hand_refuses_an_objective_it_does_not_know"),
     ("utils/swav.py", "        log_q = log_q - torch.logsumexp(log_q, dim=0, keepdim=True)\n", "        pass\n",
      "test_models.py"),
+    # each writer through its temporary file: a full disk mid-write (test_full_disk.py)
+    ('utils/engine.py', '        torch.save(obj, tmp)',
+     '        torch.save(obj, path)', 'test_full_disk.py'),
+    ('utils/engine.py', '        tmp.write_bytes(data)',
+     '        path.write_bytes(data)', 'test_full_disk.py'),
+    ('utils/rundir.py', '        tmp.write_text(json.dumps(obj, indent=2, default=float))',
+     '        path.write_text(json.dumps(obj, indent=2, default=float))', 'test_full_disk.py'),
+    ('utils/rundir.py', '        np.save(tmp, array)',
+     '        np.save(path, array)', 'test_full_disk.py'),
+    ('utils/submission.py', '        Path(tmp).write_text(json.dumps(fields, indent=2, default=str))',
+     '        Path(path).write_text(json.dumps(fields, indent=2, default=str))', 'test_full_disk.py'),
+    ('utils/runs.py', '            table.to_csv(tmp, index=False)',
+     '            table.to_csv(args.csv, index=False)', 'test_full_disk.py'),
+    ('utils/features.py', 'np.lib.format.open_memmap(partial, mode=',
+     'np.lib.format.open_memmap(out_path, mode=', 'test_full_disk.py'),
+    ('utils/submission.py', 'with open(tmp, "w", newline="") as f:',
+     'with open(path, "w", newline="") as f:', 'test_full_disk.py'),
 ]
 
 
