@@ -16,10 +16,14 @@ import torch
 EARLIER = b"what an earlier run wrote"
 
 
+def _no_space() -> OSError:
+    return OSError(errno.ENOSPC, "No space left on device")
+
+
 def _full_disk(target) -> None:
     with open(target, "wb") as f:
         f.write(b"half")
-    raise OSError(errno.ENOSPC, "No space left on device")
+    raise _no_space()
 
 
 def _fill_up(monkeypatch, owner, name: str, target_arg: int = 0) -> None:
@@ -74,7 +78,7 @@ def _dump_features(path, monkeypatch):
     def transform(x, hflip=False):  # the disk fills while the second batch is written
         calls.append(1)
         if len(calls) == 2:
-            raise OSError(errno.ENOSPC, "No space left on device")
+            raise _no_space()
         return x.float()[:, None] / 255
 
     model = build_backbone("regnety_002", in_chans=1)
@@ -109,7 +113,7 @@ def test_a_submission_cut_by_a_full_disk_is_not_there_at_all(tmp_path, monkeypat
 
         def writerow(self, row):
             self.f.write("Id,")
-            raise OSError(errno.ENOSPC, "No space left on device")
+            raise _no_space()
 
     monkeypatch.setattr(csv, "writer", FullDiskWriter)
     with pytest.raises(OSError, match="No space left"):
