@@ -992,7 +992,9 @@ MUTANTS = [
     ("notebooks/07_submission.ipynb",
      '"require(work_dir, f\\"preds/{source}_test.npy\\", \\"thresholds.json\\", \\"data.json\\")\\n"', '"pass\\n"',
      "test_notebooks_alone.py::test_a_notebook_run_before_the_one_that_makes_its_inputs_names_them_and_their_notebook[07]"),
-    ("notebooks/08_explain.ipynb", '"require(work_dir, \\"thresholds.json\\")\\n"', '"pass\\n"',
+    ("notebooks/08_explain.ipynb",
+     '"require(work_dir, \\"thresholds.json\\", *([] if warmup_method == \\"none\\" else [\\"warmup/backbone.pt\\"]))\\n"',
+     '"pass\\n"',
      "test_notebooks_alone.py::test_a_notebook_run_before_the_one_that_makes_its_inputs_names_them_and_their_notebook[08]"),
     ("notebooks/06_threshold_tuning.ipynb",
      '"    thresholds = tune_for_sample_f1(y_valid, p_valid, thresholds, mask=m_valid)\\n"', '"    pass\\n"',
@@ -1017,7 +1019,8 @@ MUTANTS = [
      '"    warm.load_state_dict(load_checkpoint(work_dir / \\"warmup/backbone.pt\\"))\\n"', '"    pass\\n"',
      "test_interactive.py::test_the_notebooks_run_in_order_with_their_own_defaults"),
     ("notebooks/08_explain.ipynb",
-     '"require(out_dir, \\"cnn/best.pt\\", \\"features/features.npy\\", \\"preds/bag_valid.npy\\")\\n"',
+     '"require(out_dir, \\"cnn/best.pt\\", \\"features/features.npy\\", \\"preds/bag_valid.npy\\", '
+     '*([\\"bag/best.pt\\"] if own_head else []))\\n"',
      '"pass\\n"',
      "test_notebooks_alone.py::test_a_notebook_run_before_the_one_that_makes_its_inputs_names_them_and_their_notebook[08-models]"),
     ("notebooks/06_threshold_tuning.ipynb",
@@ -1043,6 +1046,17 @@ MUTANTS = [
      'np.lib.format.open_memmap(out_path, mode=', 'test_full_disk.py'),
     ('utils/submission.py', 'with open(tmp, "w", newline="") as f:',
      'with open(path, "w", newline="") as f:', 'test_full_disk.py'),
+    # 08 asks for every input it will read before it reads any: 05's attention head only when it
+    # shows that head's own weights, the warm-up backbone only when 02 trained one
+    ("notebooks/08_explain.ipynb", '*([\\"bag/best.pt\\"] if own_head else [])', '*([])',
+     "test_notebooks_alone.py::test_a_notebook_run_before_the_one_that_makes_its_inputs_names_them_and_their_notebook[08-models]"),
+    ("notebooks/08_explain.ipynb", '*([\\"bag/best.pt\\"] if own_head else [])', '*([\\"bag/best.pt\\"])',
+     "test_notebooks_alone.py::test_a_notebook_run_before_the_one_that_makes_its_inputs_names_them_and_their_notebook[08-lstm-no-warmup]"),
+    ("notebooks/08_explain.ipynb", '*([] if warmup_method == \\"none\\" else [\\"warmup/backbone.pt\\"])', '*([])',
+     "test_notebooks_alone.py::test_a_notebook_run_before_the_one_that_makes_its_inputs_names_them_and_their_notebook[08]"),
+    ("notebooks/08_explain.ipynb", '*([] if warmup_method == \\"none\\" else [\\"warmup/backbone.pt\\"])',
+     '*([\\"warmup/backbone.pt\\"])',
+     "test_notebooks_alone.py::test_a_notebook_run_before_the_one_that_makes_its_inputs_names_them_and_their_notebook[08-lstm-no-warmup]"),
 ]
 
 

@@ -42,15 +42,20 @@ def test_the_first_notebook_told_not_to_build_data_names_the_folder_that_is_not_
     ("06_threshold_tuning", {}, [], "lacks preds/bag_valid.npy (from 05_bilstm), preds/bag_test.npy (from 05_bilstm)"),
     ("07_submission", {}, [], "lacks preds/bag+floor_test.npy (from 06_threshold_tuning), "
                               "thresholds.json (from 06_threshold_tuning); run the earlier notebooks first"),
-    ("08_explain", {}, [], "lacks thresholds.json (from 06_threshold_tuning)"),
-    ("08_explain", {"fold": 0}, ["thresholds.json"],
+    ("08_explain", {}, [], "lacks thresholds.json (from 06_threshold_tuning), warmup/backbone.pt (from 02_swav_warmup)"),
+    ("08_explain", {"fold": 0}, ["thresholds.json", "warmup/backbone.pt"],
      "fold0 lacks cnn/best.pt (from 03_cnn_tempering), features/features.npy (from 04_feature_dump), "
-     "preds/bag_valid.npy (from 05_bilstm)"),
-], ids=["05", "06", "07", "08", "08-models"])
+     "preds/bag_valid.npy (from 05_bilstm), bag/best.pt (from 05_bilstm)"),
+    # 05's BiLSTM has no weight per image: 08 fits its own small head and needs no bag/best.pt
+    ("08_explain", {"fold": 0, "bag_head": "lstm", "warmup_method": "none"}, ["thresholds.json"],
+     "fold0 lacks cnn/best.pt (from 03_cnn_tempering), features/features.npy (from 04_feature_dump), "
+     "preds/bag_valid.npy (from 05_bilstm); run"),
+], ids=["05", "06", "07", "08", "08-models", "08-lstm-no-warmup"])
 def test_a_notebook_run_before_the_one_that_makes_its_inputs_names_them_and_their_notebook(
         notebook, parameters, present, missing, kfold_work, tmp_path_factory):
     work, _ = kfold_work  # what 00 leaves: data.json and split.csv, nothing trained
     for name in present:  # what a later notebook made (only its name is looked at)
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
         (work / name).write_text("{}")
     with pytest.raises(pm.PapermillExecutionError, match="FileNotFoundError") as err:
         _run(notebook, work, tmp_path_factory.mktemp("executed"), **parameters)
