@@ -1042,8 +1042,8 @@ MUTANTS = [
      '        Path(path).write_text(json.dumps(fields, indent=2, default=str))', 'test_full_disk.py'),
     ('utils/runs.py', '            table.to_csv(tmp, index=False)',
      '            table.to_csv(args.csv, index=False)', 'test_full_disk.py'),
-    ('utils/features.py', 'np.lib.format.open_memmap(partial, mode=',
-     'np.lib.format.open_memmap(out_path, mode=', 'test_full_disk.py'),
+    ('utils/features.py', 'features = reserved_memmap(partial, ',
+     'features = reserved_memmap(out_path, ', 'test_full_disk.py'),
     ('utils/submission.py', 'with open(tmp, "w", newline="") as f:',
      'with open(path, "w", newline="") as f:', 'test_full_disk.py'),
     # 08 asks for every input it will read before it reads any: 05's attention head only when it
@@ -1057,6 +1057,14 @@ MUTANTS = [
     ("notebooks/08_explain.ipynb", '*([] if warmup_method == \\"none\\" else [\\"warmup/backbone.pt\\"])',
      '*([\\"warmup/backbone.pt\\"])',
      "test_notebooks_alone.py::test_a_notebook_run_before_the_one_that_makes_its_inputs_names_them_and_their_notebook[08-lstm-no-warmup]"),
+    # a memory map is filled only once its disk space is reserved (a full disk otherwise kills
+    # the process with SIGBUS mid-write); a full disk's error says how much was needed
+    ('utils/cache.py', 'reserved_memmap(tmp, np.uint8, shape).flush()',
+     'np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape).flush()', 'test_full_disk.py'),
+    ('utils/features.py', 'features = reserved_memmap(partial, np.float32, (len(array), width))',
+     'features = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=(len(array), width))',
+     'test_full_disk.py'),
+    ('utils/atomic.py', 'if e.errno != errno.ENOSPC:', 'if e.errno == errno.ENOSPC:', 'test_full_disk.py'),
 ]
 
 

@@ -3,9 +3,16 @@ the kit's writers leaves the file that was there whole, and no partial file besi
 
 Each case makes the call that serialises the bytes write a little to whatever file it was
 given and then fail as a full disk does. A writer that wrote straight to its final name
-would leave those few bytes in place of the earlier file."""
+would leave those few bytes in place of the earlier file. The two writers that fill a memory
+map (the image cache, the features) reserve its disk space first: on a full disk a memory
+map's write kills the process (SIGBUS), so they must fail before writing anything."""
 import csv
 import errno
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -119,3 +126,91 @@ def test_a_submission_cut_by_a_full_disk_is_not_there_at_all(tmp_path, monkeypat
     with pytest.raises(OSError, match="No space left"):
         write_f1(tmp_path / "submission_f1.csv", ["CG1_s2"], np.zeros((1, 30)))
     assert list(tmp_path.iterdir()) == []
+
+
+def _reserve_fails(monkeypatch) -> None:
+    def no_space(fd, offset, length):
+        raise _no_space()
+    monkeypatch.setattr(os, "posix_fallocate", no_space, raising=False)
+
+
+def test_an_image_cache_without_room_fails_before_decoding_and_keeps_the_earlier_one(demo_dir, tmp_path, monkeypatch):
+    """The earlier cache (of other images: a stale fingerprint) is removed only once the new one
+    is whole; the error says how much the new one needs and how much there is."""
+    from utils import cache as cache_module
+    from utils.data import read_competition
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    (folder / "images-L-0123456789abcdef.npy").write_bytes(EARLIER)
+    (folder / "images-L-0123456789abcdef.json").write_bytes(EARLIER)
+    decoded = []
+    monkeypatch.setattr(cache_module, "decode", lambda *args: decoded.append(args))
+    _reserve_fails(monkeypatch)
+    comp = read_competition(demo_dir, check_images=False)
+    n_images = len({(b.split, name) for b in comp.train + comp.test for name in b.images})
+    needed = (n_images * 128 * 320 + 128) / 1e6  # the array and its 128-byte .npy header
+    with pytest.raises(OSError, match=rf"No space left on device: {needed:,.1f} MB needed, [\d,.]+ MB free"):
+        cache_module.build_cache(comp, tmp_path, workers=1)
+    assert decoded == []
+    assert sorted(p.name for p in folder.iterdir()) == ["images-L-0123456789abcdef.json", "images-L-0123456789abcdef.npy"]
+    assert (folder / "images-L-0123456789abcdef.npy").read_bytes() == EARLIER
+
+
+def test_features_without_room_fail_before_the_model_runs_and_keep_the_earlier_file(tmp_path, monkeypatch):
+    from utils.features import dump_features
+    from utils.models import build_backbone
+    target = tmp_path / "features.npy"
+    target.write_bytes(EARLIER)
+    _reserve_fails(monkeypatch)
+    transformed = []
+    model = build_backbone("regnety_002", in_chans=1)
+    with pytest.raises(OSError, match=r"No space left on device: [\d,.]+ MB needed"):
+        dump_features(model, np.zeros((6, 32, 32), np.uint8), lambda x, hflip=False: transformed.append(x),
+                      target, torch.device("cpu"), batch_size=3)
+    assert transformed == []
+    assert target.read_bytes() == EARLIER and sorted(p.name for p in tmp_path.iterdir()) == ["features.npy"]
+
+
+# A memory map on a filesystem too small for it, in a child process (it may die): the plain
+# one's write is killed by SIGBUS and leaves its file; the reserved one is an OSError first.
+FILL_A_MEMORY_MAP = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from utils.atomic import atomic_path, reserved_memmap
+    folder, reserve = sys.argv[1], sys.argv[2] == "reserve"
+    with atomic_path(folder + "/big.npy") as tmp:
+        if reserve:
+            array = reserved_memmap(tmp, np.uint8, (8 * 2**20,))
+        else:
+            array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(8 * 2**20,))
+        array[:] = 1
+""")
+
+
+@pytest.fixture
+def small_filesystem(tmp_path):
+    """A 4 MB tmpfs, where this machine lets the tests mount one (root on Linux)."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    if not sys.platform.startswith("linux") or os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a small filesystem needs root on Linux")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("this machine does not let the tests mount a tmpfs")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def test_a_reserved_memory_map_on_a_full_filesystem_is_an_error_not_a_dead_process(small_filesystem):
+    def fill(mode):
+        return subprocess.run([sys.executable, "-c", FILL_A_MEMORY_MAP, str(small_filesystem), mode],
+                              capture_output=True, text=True, timeout=60)
+
+    plain = fill("plain")
+    assert plain.returncode == -7, plain.stderr  # SIGBUS: what the cache and the features did before
+    for leftover in small_filesystem.iterdir():
+        leftover.unlink()
+    reserved = fill("reserve")
+    assert reserved.returncode == 1
+    assert "OSError: [Errno 28] No space left on device: 8.4 MB needed, 4.2 MB free" in reserved.stderr
+    assert list(small_filesystem.iterdir()) == []

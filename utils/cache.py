@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .atomic import atomic_path
+from .atomic import atomic_path, reserved_memmap
 from .data import Competition, DataError
 from .facts import IMAGE_HW
 from .parallel import chunked_map
@@ -113,7 +113,7 @@ def build_cache(comp: Competition, work_dir, mode: str = "L", progress: str | No
     bar = progress_bar(total=len(items), desc=f"caching images ({mode})", style=progress, mininterval=2)
     rows = [(i, comp.image_path(split, name)) for i, (split, name) in enumerate(items)]
     with atomic_path(path) as tmp:  # streamed into a memory map, never held in memory
-        np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape).flush()  # the workers fill it
+        reserved_memmap(tmp, np.uint8, shape).flush()  # the workers fill it
         for k, chunk_resized in enumerate(chunked_map(partial(decode_rows, tmp, mode), rows, workers, DECODE_CHUNK)):
             resized += chunk_resized
             bar.update(len(rows[k * DECODE_CHUNK:(k + 1) * DECODE_CHUNK]))

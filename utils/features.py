@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .atomic import atomic_path
+from .atomic import atomic_path, reserved_memmap
 from .engine import autocast
 from .models import image_features
 
@@ -26,8 +26,7 @@ def dump_features(model, array, transform, out_path, device, batch_size: int = 1
     flips = [False, True] if tta_flip else [False]
     width = model.num_features
     with atomic_path(out_path) as partial:
-        features = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32,
-                                             shape=(len(array), width))
+        features = reserved_memmap(partial, np.float32, (len(array), width))
         for start in range(0, len(array), batch_size):
             x = torch.from_numpy(np.array(array[start:start + batch_size])).to(device)  # a writable copy
             both = 0
