@@ -1065,6 +1065,14 @@ MUTANTS = [
      'features = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=(len(array), width))',
      'test_full_disk.py'),
     ('utils/atomic.py', 'if e.errno != errno.ENOSPC:', 'if e.errno == errno.ENOSPC:', 'test_full_disk.py'),
+    # a cache build removes the hidden file a killed build left, and only such files
+    ('utils/atomic.py', 'if pid.isdigit() and not _running(int(pid)):', 'if pid.isdigit() and _running(int(pid)):',
+     'test_data.py'),
+    ('utils/atomic.py', '    except ProcessLookupError:\n        return False', '    except ProcessLookupError:\n        return True',
+     'test_data.py'),
+    ('utils/cache.py', 'remove_abandoned_partials(folder / f"images-{mode}-*.npy")',
+     'remove_abandoned_partials(folder / "images-*.npy")', 'test_data.py'),
+    ('utils/cache.py', 'remove_abandoned_partials(folder / f"images-{mode}-*.npy")', '[]', 'test_data.py'),
 ]
 
 

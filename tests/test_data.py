@@ -1,4 +1,7 @@
 import csv
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -142,6 +145,23 @@ def test_cache_is_memory_mapped_and_rebuilt_when_an_image_changes(data_copy, tmp
     assert sorted(p.name for p in (tmp_path / "cache").glob("images-L-*")) == sorted(
         [newer.path.name, newer.path.with_suffix(".json").name])
 
+
+def test_a_cache_build_removes_what_a_killed_build_left_and_keeps_a_running_ones(demo_dir, tmp_path, capsys):
+    """A killed build leaves its hidden temporary file (1.4 GB at the real size); the next build
+    removes it. One whose process still runs (the PID in its name) and other modes' stay."""
+    comp = read_competition(demo_dir, check_images=False)
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    killed = folder / f".images-L-0123456789abcdef.partial-{ended.pid}.npy"
+    running = folder / f".images-L-0123456789abcdef.partial-{os.getppid()}.npy"
+    other_mode = folder / f".images-RGB-0123456789abcdef.partial-{ended.pid}.npy"
+    for f in (killed, running, other_mode):
+        f.write_bytes(b"half an image cache")
+    build_cache(comp, tmp_path, workers=1)
+    assert not killed.exists() and running.exists() and other_mode.exists()
+    assert f"removed {killed.name}, left by a build that was killed" in capsys.readouterr().out
 
 def test_cache_rows_are_each_images_pixels_whatever_the_number_of_workers(demo_dir, tmp_path, monkeypatch, capsys):
     import utils.cache

@@ -27,6 +27,33 @@ def atomic_path(path):
         tmp.unlink(missing_ok=True)
 
 
+def remove_abandoned_partials(pattern) -> list[Path]:
+    """Remove the temporary files `atomic_path` left for final names matching `pattern` (such as
+    work/cache/images-L-*.npy) when a run was killed mid-write, and return them. A killed image
+    cache build leaves 1.4 GB at the real size, hidden under a dot name. A file whose process
+    is still running (its PID is in the name) is kept."""
+    pattern = Path(pattern)
+    removed = []
+    for tmp in sorted(pattern.parent.glob(f".{pattern.stem}.partial-*{pattern.suffix}")):
+        pid = tmp.name[:len(tmp.name) - len(pattern.suffix)].rsplit(".partial-", 1)[1]
+        if pid.isdigit() and not _running(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if os.name != "posix":  # elsewhere os.kill would end the process: keep its file
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def reserved_memmap(path, dtype, shape) -> np.memmap:
     """A new .npy memory map (np.lib.format.open_memmap "w+") with its disk space reserved first.
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .atomic import atomic_path, reserved_memmap
+from .atomic import atomic_path, remove_abandoned_partials, reserved_memmap
 from .data import Competition, DataError
 from .facts import IMAGE_HW
 from .parallel import chunked_map
@@ -108,6 +108,8 @@ def build_cache(comp: Competition, work_dir, mode: str = "L", progress: str | No
         meta = read_json(meta_path)
         return ImageCache(np.load(path, mmap_mode="r"), index, path, meta["resized"])
 
+    for old in remove_abandoned_partials(folder / f"images-{mode}-*.npy"):
+        print(f"removed {old.name}, left by a build that was killed")
     shape = (len(items), *IMAGE_HW) + ((3,) if mode == "RGB" else ())
     resized = 0
     bar = progress_bar(total=len(items), desc=f"caching images ({mode})", style=progress, mininterval=2)
