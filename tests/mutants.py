@@ -1064,7 +1064,8 @@ MUTANTS = [
     ('utils/features.py', 'features = reserved_memmap(partial, np.float32, (len(array), width))',
      'features = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float32, shape=(len(array), width))',
      'test_full_disk.py'),
-    ('utils/atomic.py', 'if e.errno != errno.ENOSPC:', 'if e.errno == errno.ENOSPC:', 'test_full_disk.py'),
+    ('utils/atomic.py', 'if e.errno in (errno.ENOSPC, errno.EDQUOT):', 'if e.errno not in (errno.ENOSPC, errno.EDQUOT):',
+     'test_full_disk.py'),
     # a cache build removes the hidden file a killed build left, and only such files
     ('utils/atomic.py', 'if pid.isdigit() and not _running(int(pid)):', 'if pid.isdigit() and _running(int(pid)):',
      'test_data.py'),
@@ -1073,6 +1074,9 @@ MUTANTS = [
     ('utils/cache.py', 'remove_abandoned_partials(folder / f"images-{mode}-*.npy")',
      'remove_abandoned_partials(folder / "images-*.npy")', 'test_data.py'),
     ('utils/cache.py', 'remove_abandoned_partials(folder / f"images-{mode}-*.npy")', '[]', 'test_data.py'),
+    ('utils/atomic.py', 'if e.errno in (errno.ENOSPC, errno.EDQUOT):', 'if e.errno in (errno.ENOSPC,):',
+     'test_full_disk.py'),
+    ('utils/atomic.py', '    finally:\n        os.close(fd)', '    finally:\n        pass', 'test_full_disk.py'),
 ]
 
 

@@ -128,10 +128,50 @@ def test_a_submission_cut_by_a_full_disk_is_not_there_at_all(tmp_path, monkeypat
     assert list(tmp_path.iterdir()) == []
 
 
-def _reserve_fails(monkeypatch) -> None:
-    def no_space(fd, offset, length):
-        raise _no_space()
-    monkeypatch.setattr(os, "posix_fallocate", no_space, raising=False)
+def _reserve_fails(monkeypatch, error=errno.ENOSPC) -> None:
+    def cannot_reserve(fd, offset, length):
+        raise OSError(error, os.strerror(error))
+    monkeypatch.setattr(os, "posix_fallocate", cannot_reserve, raising=False)
+
+
+@pytest.mark.parametrize("error", [errno.EOPNOTSUPP, errno.EINVAL])
+def test_a_filesystem_that_cannot_reserve_gets_the_memory_map_unreserved(error, tmp_path, monkeypatch):
+    from utils.atomic import reserved_memmap
+    _reserve_fails(monkeypatch, error)
+    array = reserved_memmap(tmp_path / "a.npy", np.float32, (3, 4))
+    array[:] = 2.5
+    array.flush()
+    del array
+    assert np.array_equal(np.load(tmp_path / "a.npy"), np.full((3, 4), 2.5, np.float32))
+
+
+def test_a_full_quota_is_named_as_such(tmp_path, monkeypatch):
+    from utils.atomic import reserved_memmap
+    _reserve_fails(monkeypatch, errno.EDQUOT)
+    with pytest.raises(OSError, match=r"Disk quota exceeded: 0\.0 MB needed, [\d,.]+ MB free") as err:
+        reserved_memmap(tmp_path / "a.npy", np.uint8, (3,))
+    assert err.value.errno == errno.EDQUOT
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files in /proc/self/fd")
+def test_a_reserved_memory_map_leaves_no_file_open_once_it_is_gone(tmp_path):
+    import gc
+
+    from utils.atomic import reserved_memmap
+    def open_on_it():
+        links = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                links.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:  # the listing's own descriptor, closed by now
+                pass
+        return links.count(str(tmp_path / "a.npy"))
+
+    array = reserved_memmap(tmp_path / "a.npy", np.uint8, (1000,))
+    assert open_on_it() == 1  # the memory map's own: the check sees one
+    del array
+    gc.collect()
+    assert open_on_it() == 0
 
 
 def test_an_image_cache_without_room_fails_before_decoding_and_keeps_the_earlier_one(demo_dir, tmp_path, monkeypatch):

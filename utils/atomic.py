@@ -59,8 +59,9 @@ def reserved_memmap(path, dtype, shape) -> np.memmap:
 
     A new memory map is a sparse file: on a full disk the first write that finds no free block
     kills the process with SIGBUS, which no `except` sees (a notebook's kernel just dies) and
-    which leaves the partial file behind. Reserved up front, a full disk is an OSError before
-    anything is written, and `atomic_path` removes the file.
+    which leaves the partial file behind. Reserved up front, a full disk (or a full quota) is an
+    OSError before anything is written, and `atomic_path` removes the file. A filesystem that
+    cannot reserve gets the map unreserved, as before.
     """
     array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
     if not hasattr(os, "posix_fallocate"):  # macOS, Windows: nothing to reserve with
@@ -70,10 +71,9 @@ def reserved_memmap(path, dtype, shape) -> np.memmap:
     try:
         os.posix_fallocate(fd, 0, size)
     except OSError as e:
-        if e.errno != errno.ENOSPC:
-            raise
-        raise OSError(errno.ENOSPC, f"No space left on device: {_megabytes(size)} needed, "
-                                    f"{_megabytes(free)} free", str(path)) from None
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise OSError(e.errno, f"{os.strerror(e.errno)}: {_megabytes(size)} needed, "
+                                   f"{_megabytes(free)} free", str(path)) from None
     finally:
         os.close(fd)
     return array
