@@ -282,7 +282,7 @@ def test_every_artifact_the_kit_requires_names_the_notebook_that_makes_it():
     fills = {"source": ["bag", "cnn", "bag+floor", "cnn+floor"], "base": ["bag", "cnn"], "oof": ["oof", "valid"]}
     asked = set()
     for path, text in texts.items():
-        for call in re.findall(r"require\(([^()]*)\)", text):
+        for call in re.findall(r"require\(((?:[^()]|\([^()]*\))*)\)", text):  # *(["x"] if c else []) too
             for name in re.findall(r'"([^"]*)"', call):
                 holes = re.findall(r"\{([^{}]*)\}", name)
                 keys = [next(k for k in fills if k in hole) for hole in holes]  # StopIteration: a new placeholder
