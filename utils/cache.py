@@ -5,6 +5,8 @@ Here the whole competition (train and test) is decoded once into
 `<work_dir>/cache/images-<mode>-<fingerprint>.npy`, grayscale (N, 128, 320) or RGB
 (N, 128, 320, 3), and memory-mapped on reuse. The fingerprint covers every image's
 name, size and modification time, so changing, adding or removing an image rebuilds it.
+The file's disk space is reserved before any image is decoded: a disk too small for it is
+an error naming both sizes, not a process killed half-way.
 """
 from __future__ import annotations
 

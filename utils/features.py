@@ -2,7 +2,7 @@
 
 Features go straight into a memory-mapped .npy (rows follow the image cache), written
 under a temporary name and renamed when complete, so memory stays flat at any data size
-and an interrupted dump leaves nothing that looks finished.
+and an interrupted dump leaves nothing that looks finished; its disk space is reserved first.
 """
 from __future__ import annotations
 
