@@ -163,6 +163,7 @@ def test_a_cache_build_removes_what_a_killed_build_left_and_keeps_a_running_ones
     assert not killed.exists() and running.exists() and other_mode.exists()
     assert f"removed {killed.name}, left by a build that was killed" in capsys.readouterr().out
 
+
 def test_cache_rows_are_each_images_pixels_whatever_the_number_of_workers(demo_dir, tmp_path, monkeypatch, capsys):
     import utils.cache
     monkeypatch.setattr(utils.cache, "DECODE_CHUNK", 7)  # many chunks, one of them short

@@ -32,7 +32,7 @@ def remove_abandoned_partials(pattern) -> list[Path]:
     work/cache/images-L-*.npy) when a run was killed mid-write, and return them. A killed image
     cache build leaves 1.4 GB at the real size, hidden under a dot name. A file whose process
     is still running (its PID is in the name) is kept."""
-    pattern = Path(pattern)
+    pattern = Path(pattern)  # atomic_path names them .<stem>.partial-<pid><suffix>
     removed = []
     for tmp in sorted(pattern.parent.glob(f".{pattern.stem}.partial-*{pattern.suffix}")):
         pid = tmp.name[:len(tmp.name) - len(pattern.suffix)].rsplit(".partial-", 1)[1]
