@@ -169,7 +169,7 @@ MUTANTS = [
      "test_training_stages.py::test_dump_features_with_flip_tta_averages_both_flips_row_by_row"),
     ("utils/labels.py", "return STAGE_MASK[np.asarray(stages, dtype=int)]", "return STAGE_MASK[np.asarray(stages, dtype=int) - 1]",
      "test_data.py::test_bags_carry_stage_mask_and_targets"),
-    ("utils/atomic.py", 'tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")', "tmp = path",
+    ("utils/atomic.py", 'tmp = partial_path(path, os.getpid())', "tmp = path",
      "test_submission.py test_data.py"),
     ("utils/schedules.py", "(1 + math.cos(math.pi * t / duration))", "(1 - math.cos(math.pi * t / duration))",
      "test_schedules.py"),

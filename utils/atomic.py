@@ -19,7 +19,7 @@ def atomic_path(path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.partial-{os.getpid()}{path.suffix}")
+    tmp = partial_path(path, os.getpid())
     try:
         yield tmp
         os.replace(tmp, path)
@@ -27,15 +27,20 @@ def atomic_path(path):
         tmp.unlink(missing_ok=True)
 
 
+def partial_path(path: Path, pid) -> Path:
+    """atomic_path's temporary name for `path` in process `pid` ("*": a glob for any process)."""
+    return path.with_name(f".{path.stem}.partial-{pid}{path.suffix}")
+
+
 def remove_abandoned_partials(pattern) -> list[Path]:
     """Remove the temporary files `atomic_path` left for final names matching `pattern` (such as
     work/cache/images-L-*.npy) when a run was killed mid-write, and return them. A killed image
     cache build leaves 1.4 GB at the real size, hidden under a dot name. A file whose process
     is still running (its PID is in the name) is kept."""
-    pattern = Path(pattern)  # atomic_path names them .<stem>.partial-<pid><suffix>
+    pattern = Path(pattern)
     removed = []
-    for tmp in sorted(pattern.parent.glob(f".{pattern.stem}.partial-*{pattern.suffix}")):
-        pid = tmp.name[:len(tmp.name) - len(pattern.suffix)].rsplit(".partial-", 1)[1]
+    for tmp in sorted(pattern.parent.glob(partial_path(pattern, "*").name)):
+        pid = tmp.name.removesuffix(pattern.suffix).rsplit(".partial-", 1)[1]
         if pid.isdigit() and not _running(int(pid)):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
